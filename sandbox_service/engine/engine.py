@@ -1,33 +1,230 @@
 """The engine's public face: validate a request, run it, return a verdict.
 
-Only the signatures are final here; the body is filled in by the execution code.
+Admission is bounded: at most ``workers`` programs run at once and at most ``max_queue`` wait;
+beyond that :class:`EngineBusy` is raised at once instead of letting callers hang. Every admitted
+request gets a verdict: failures of the sandbox itself become SANDBOX_ERROR verdicts with the
+reason, never exceptions. Cancelling the awaiting task kills the program's jail.
 """
 
 from __future__ import annotations
 
-from sandbox_service.models import ExecuteRequest, ExecuteResponse, Language
+import asyncio
+import os
+import shutil
+import tempfile
+import time
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from sandbox_service.engine import python_runner as py
+from sandbox_service.engine.harness_process import (
+    HarnessCrashed,
+    HarnessProcess,
+    remove_stale_cgroups,
+)
+from sandbox_service.engine.jail import (
+    HARNESS_MEMORY_BYTES,
+    JailSpec,
+    cgroup_layout,
+    nsjail_argv,
+    nsjail_binary,
+)
+from sandbox_service.engine.verdict import build_response, uniform_results
+from sandbox_service.models import (
+    ErrorInfo,
+    ExecuteRequest,
+    ExecuteResponse,
+    IsolationMode,
+    Language,
+    ResolvedLimits,
+    Status,
+    Subtype,
+    TestResult,
+)
+
+_ISOLATION = {
+    "strict": IsolationMode.STRICT,
+    "pooled": IsolationMode.POOLED,
+    "none": IsolationMode.NONE,
+}
 
 
 class RequestRejected(ValueError):
     """A request the engine will not run; the message names the offending field."""
 
 
-class EngineConfig:
-    """Placeholder until the engine lands."""
+class EngineBusy(RuntimeError):
+    """The queue is full; the caller should retry later (RESOURCE_EXHAUSTED)."""
+
+
+class EngineConfig(BaseModel):
+    """How the engine runs programs; the server's and the CLI's flags map onto these fields."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    workers: Annotated[int, Field(ge=1, le=1024)] = Field(
+        default_factory=lambda: os.cpu_count() or 1,
+        description="Programs executed at once (jails or warm workers).",
+    )
+    isolation: Literal["strict", "pooled", "none"] = Field(
+        default="strict",
+        description="strict: a fresh nsjail per execution; pooled: warm nsjail'd workers that "
+        "fork a fresh child per test; none: no isolation (only with --insecure-no-sandbox).",
+    )
+    max_queue: Annotated[int, Field(ge=0)] = Field(
+        default=1024,
+        description="Requests allowed to wait for a worker; beyond that execute() raises "
+        "EngineBusy (the server answers RESOURCE_EXHAUSTED).",
+    )
+    default_limits: ResolvedLimits = Field(
+        default=ResolvedLimits(
+            cpu_time_limit_ms=4000.0,
+            wall_time_limit_ms=13000.0,
+            memory_limit_bytes=512 << 20,
+            output_limit_bytes=8 << 20,
+        ),
+        description="Limits used for fields a request leaves unset (RLTF uses a 4 s limit).",
+    )
 
 
 class Engine:
-    """Runs requests; safe to share between threads and asyncio tasks."""
+    """Runs requests; share one per process and use it from one event loop."""
 
-    async def execute(self, request: ExecuteRequest) -> ExecuteResponse:
-        """Run one request. Raises RequestRejected for requests that cannot run (unknown
-        language); every other failure is reported inside the verdict (SANDBOX_ERROR)."""
-        raise NotImplementedError
+    def __init__(self, config: EngineConfig) -> None:
+        self.config = config
+        if config.isolation != "none":
+            nsjail_binary()
+            cgroup_layout()
+            remove_stale_cgroups()
+        self._runtime = py.python_runtime()
+        self._slots: asyncio.Semaphore | None = None
+        self._admitted = 0
 
     def languages(self) -> list[Language]:
         """Every language this engine runs, sorted by name."""
-        raise NotImplementedError
+        return [py.python_language()]
+
+    def _check(self, request: ExecuteRequest) -> ResolvedLimits:
+        names = [language.name for language in self.languages()]
+        if request.language not in names:
+            raise RequestRejected(
+                f"language {request.language!r} is not supported; choose one of {names}"
+            )
+        return ResolvedLimits.resolve(request.limits, self.config.default_limits)
+
+    async def execute(self, request: ExecuteRequest) -> ExecuteResponse:
+        """Run one request. Raises RequestRejected for requests that cannot run (unknown
+        language, unparsable test code), EngineBusy when the queue is full; every other
+        failure is reported inside the verdict (SANDBOX_ERROR). Cancelling the awaiting task
+        kills the program."""
+        limits = self._check(request)
+        try:
+            job = py.build_job(
+                request,
+                limits,
+                workdir=py.JAIL_WORKDIR,
+                ask_continue=request.stop_on_first_failure,
+            )
+        except py.InvalidTest as exc:
+            raise RequestRejected(str(exc)) from None
+        if self._admitted >= self.config.workers + self.config.max_queue:
+            raise EngineBusy(
+                f"{self._admitted} requests are running or queued (workers="
+                f"{self.config.workers}, max_queue={self.config.max_queue}); retry later"
+            )
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(self.config.workers)
+        self._admitted += 1
+        try:
+            async with self._slots:
+                return await self._run(request, limits, job)
+        finally:
+            self._admitted -= 1
+
+    async def _start(
+        self, request: ExecuteRequest, limits: ResolvedLimits, job: dict[str, Any]
+    ) -> HarnessProcess:
+        if self.config.isolation == "none":
+            job["workdir"] = tempfile.mkdtemp(prefix="crucible-")
+            argv = self._runtime.command(jailed=False, serve=False, preload_coverage=False)
+            return await HarnessProcess.start(argv, cwd=job["workdir"])
+        spec = JailSpec(
+            command=self._runtime.command(
+                jailed=True, serve=False, preload_coverage=request.collect_coverage
+            ),
+            readonly_binds=self._runtime.jail_binds(),
+            memory_bytes=limits.memory_limit_bytes + HARNESS_MEMORY_BYTES,
+            wall_time_s=py.jail_wall_seconds(request, limits),
+        )
+        return await HarnessProcess.start(nsjail_argv(spec))
+
+    async def _run(
+        self, request: ExecuteRequest, limits: ResolvedLimits, job: dict[str, Any]
+    ) -> ExecuteResponse:
+        started = time.monotonic()
+        names = [test.name for test in request.tests]
+        harness: HarnessProcess | None = None
+        lines: set[int] | None = set() if request.collect_coverage else None
+        try:
+            harness = await self._start(request, limits, job)
+            results = await self._drive(harness, request, limits, job, lines)
+        except HarnessCrashed as exc:
+            error = ErrorInfo(type="SandboxError", message=str(exc), subtype=Subtype.IGNORE)
+            results = uniform_results(len(request.tests), Status.SANDBOX_ERROR, error, names)
+            lines = None
+        finally:
+            if harness is not None:
+                await (harness.kill() if harness.alive else harness.close())
+            if self.config.isolation == "none" and job["workdir"] != py.JAIL_WORKDIR:
+                shutil.rmtree(job["workdir"], ignore_errors=True)
+        return build_response(
+            request_id=request.request_id,
+            tests=results,
+            executed_lines=lines,
+            wall_time_ms=(time.monotonic() - started) * 1000.0,
+            isolation=_ISOLATION[self.config.isolation],
+            limits=limits,
+            runtime=self._runtime.version,
+        )
+
+    async def _drive(
+        self,
+        harness: HarnessProcess,
+        request: ExecuteRequest,
+        limits: ResolvedLimits,
+        job: dict[str, Any],
+        lines: set[int] | None,
+    ) -> list[TestResult]:
+        _, prelude_lines = py.full_source(request)
+        source_map = py.SourceMap(
+            path=f"{job['workdir']}/{py.SOLUTION_NAME}",
+            prelude_lines=prelude_lines,
+            source_lines=len(request.source.splitlines()),
+        )
+        names = [test.name for test in request.tests]
+        results: list[TestResult] = []
+        async for record in harness.run_job(job):
+            event = record.get("event")
+            if event == "compile_error":
+                error = py.compile_error(record, source_map)
+                results = uniform_results(len(request.tests), Status.COMPILE_ERROR, error, names)
+            elif event == "test":
+                index = len(results)
+                result, executed = py.interpret_test(
+                    record, request.tests[index], index, limits, source_map
+                )
+                results.append(result)
+                if lines is not None:
+                    lines |= executed
+                if request.stop_on_first_failure:
+                    await harness.answer(result.status is Status.PASSED)
+        skipped = [
+            TestResult(index=index, name=names[index], status=Status.SKIPPED)
+            for index in range(len(results), len(request.tests))
+        ]
+        return results + skipped
 
     async def close(self) -> None:
-        """Kill in-flight work and release workers."""
-        raise NotImplementedError
+        """Release resources; in strict mode every jail ends with its request."""
+        remove_stale_cgroups()

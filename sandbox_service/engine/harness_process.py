@@ -1,0 +1,153 @@
+"""A running harness process (jailed or not) and the newline-JSON protocol spoken with it.
+
+Strict isolation starts one per execution; pooled isolation keeps several alive and sends them
+job after job. Either way the trusted side only ever reads records the harness parent wrote:
+the candidate's own output arrives inside those records, bounded by the harness.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import signal
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from sandbox_service.engine.jail import CGROUP_PARENT, cgroup_layout
+
+# A record is at most the output limit plus the JSON around it; keep the reader's buffer above.
+STREAM_LIMIT = 1 << 30
+_NOISE = b"no version information available"
+
+
+class HarnessCrashed(RuntimeError):
+    """The harness parent died or spoke nonsense: the sandbox failed, not the program."""
+
+
+class HarnessProcess:
+    """One harness process; not safe for concurrent jobs (one job at a time)."""
+
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        self._process = process
+        self.runtime = ""
+
+    @classmethod
+    async def start(cls, argv: list[str], cwd: str | None = None) -> HarnessProcess:
+        process = await asyncio.create_subprocess_exec(
+            *argv,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            limit=STREAM_LIMIT,
+            cwd=cwd,
+            start_new_session=True,
+        )
+        harness = cls(process)
+        try:
+            ready = await harness._read_record()
+        except BaseException:
+            await harness.kill()
+            raise
+        if ready.get("event") != "ready":
+            await harness.kill()
+            raise HarnessCrashed(f"harness did not start: {ready}")
+        harness.runtime = f"CPython {ready.get('python', '?')}"
+        return harness
+
+    @property
+    def alive(self) -> bool:
+        return self._process.returncode is None
+
+    async def _stderr_tail(self) -> str:
+        stream = self._process.stderr
+        if stream is None:
+            return ""
+        with contextlib.suppress(asyncio.TimeoutError):
+            data = await asyncio.wait_for(stream.read(1 << 16), timeout=1.0)
+            lines = [line for line in data.splitlines() if _NOISE not in line]
+            return b"\n".join(lines).decode("utf-8", "replace")[-2000:]
+        return ""
+
+    async def _read_record(self) -> dict[str, Any]:
+        assert self._process.stdout is not None
+        line = await self._process.stdout.readline()
+        if not line:
+            code = await self._process.wait()
+            raise HarnessCrashed(
+                f"harness exited with code {code} mid-job; stderr: {await self._stderr_tail()}"
+            )
+        try:
+            record = json.loads(line)
+        except ValueError as exc:
+            raise HarnessCrashed(f"harness wrote a malformed record: {line[:200]!r}") from exc
+        if not isinstance(record, dict):
+            raise HarnessCrashed(f"harness wrote a non-object record: {line[:200]!r}")
+        return record
+
+    async def _send(self, payload: bytes) -> None:
+        stdin = self._process.stdin
+        assert stdin is not None
+        try:
+            stdin.write(payload)
+            await stdin.drain()
+        except (BrokenPipeError, ConnectionResetError) as exc:
+            raise HarnessCrashed("harness closed its input") from exc
+
+    async def run_job(self, job: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
+        """Send a job and yield its records up to and including ``done``. When the job asks
+        to be asked (``ask_continue``), the consumer must call :meth:`answer` after each test."""
+        await self._send((json.dumps(job) + "\n").encode())
+        while True:
+            record = await self._read_record()
+            yield record
+            if record.get("event") == "done":
+                return
+
+    async def answer(self, keep_going: bool) -> None:
+        await self._send(b"continue\n" if keep_going else b"stop\n")
+
+    async def kill(self) -> None:
+        """Stop the jail: SIGTERM lets nsjail remove its cgroups; SIGKILL if it lingers."""
+        if self._process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                self._process.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(self._process.wait(), timeout=2.0)
+            except TimeoutError:
+                with contextlib.suppress(ProcessLookupError):
+                    self._process.kill()
+                await self._process.wait()
+        for stream in (self._process.stdin,):
+            if stream is not None:
+                stream.close()
+
+    async def close(self) -> None:
+        """End a harness that finished its work (strict mode: it exits by itself)."""
+        try:
+            await asyncio.wait_for(self._process.wait(), timeout=5.0)
+        except TimeoutError:
+            await self.kill()
+
+
+def remove_stale_cgroups() -> int:
+    """Remove empty per-jail cgroups left by jails that were killed before nsjail could clean
+    up (only possible after SIGKILL). Returns how many were removed."""
+    try:
+        layout = cgroup_layout()
+    except RuntimeError:
+        return 0
+    removed = 0
+    mounts = {layout.memory_mount, layout.pids_mount}
+    for mount in mounts:
+        parent = Path(mount) / CGROUP_PARENT if layout.version == 1 else Path(mount)
+        for group in parent.glob("NSJAIL.*"):
+            procs = group / "cgroup.procs"
+            try:
+                if procs.exists() and not procs.read_text().strip():
+                    group.rmdir()
+                    removed += 1
+            except OSError:
+                continue
+    return removed

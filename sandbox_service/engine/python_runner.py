@@ -1,0 +1,392 @@
+"""Python on the trusted side: build the harness job, interpret its records into test results.
+
+Line numbers: the harness runs ``prelude + source`` as one file; every line reported to the caller
+is shifted back by the prelude's line count, so it indexes the candidate's own ``source``.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import math
+import signal
+import sys
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from sandbox_service.engine import checkers
+from sandbox_service.engine.jail import TMPFS_BYTES
+from sandbox_service.engine.python_errors import compile_error_subtype, runtime_error_subtype
+from sandbox_service.models import (
+    CallTest,
+    Capabilities,
+    ErrorInfo,
+    ExecuteRequest,
+    Language,
+    ResolvedLimits,
+    Status,
+    StdioTest,
+    Subtype,
+    TestCase,
+    TestResult,
+)
+
+HARNESS_DIR = Path(__file__).with_name("runtime")
+JAIL_HARNESS_DIR = "/opt/crucible/harness"
+JAIL_SITE_DIR = "/opt/crucible/site"
+JAIL_WORKDIR = "/tmp"
+SOLUTION_NAME = "solution.py"
+# Captured output returned per test (the whole stdout is still compared for stdio tests).
+CAPTURE_BYTES = 64 << 10
+# A child killed by SIGKILL that we did not send, with at least this share of the memory limit
+# resident, was killed by the cgroup's OOM killer.
+OOM_SHARE = 0.5
+_TIME_SIGNALS = {signal.SIGXCPU, signal.SIGPROF}
+
+
+class InvalidTest(ValueError):
+    """A test the harness cannot run (e.g. assert code that does not parse)."""
+
+
+@dataclass(frozen=True)
+class PythonRuntime:
+    """Where the interpreter, the harness and coverage live, inside and outside a jail."""
+
+    interpreter: str
+    prefix: str
+    coverage_dir: str
+    version: str
+
+    def command(self, *, jailed: bool, serve: bool, preload_coverage: bool) -> list[str]:
+        harness = JAIL_HARNESS_DIR if jailed else str(HARNESS_DIR)
+        site = JAIL_SITE_DIR if jailed else str(Path(self.coverage_dir).parent)
+        argv = [self.interpreter, "-I", "-S", "-B", f"{harness}/python_harness.py"]
+        argv += ["--site", site]
+        if serve:
+            argv.append("--serve")
+        if preload_coverage:
+            argv.append("--preload-coverage")
+        return argv
+
+    def jail_binds(self) -> list[tuple[str, str]]:
+        binds = [(path, path) for path in ("/usr", "/lib", "/lib64", "/bin") if Path(path).exists()]
+        if not self.prefix.startswith("/usr/"):
+            binds.append((self.prefix, self.prefix))
+        binds += [
+            (str(HARNESS_DIR), JAIL_HARNESS_DIR),
+            (self.coverage_dir, f"{JAIL_SITE_DIR}/coverage"),
+            ("/dev/null", "/dev/null"),
+            ("/dev/urandom", "/dev/urandom"),
+        ]
+        return binds
+
+
+@cache
+def python_runtime() -> PythonRuntime:
+    """The interpreter that runs candidates: the base interpreter of this one, so that the
+    jail sees the standard library only (coverage is bound separately)."""
+    spec = importlib.util.find_spec("coverage")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("coverage is not installed; run `make setup`")
+    version = ".".join(str(part) for part in sys.version_info[:3])
+    interpreter = (
+        Path(sys.base_prefix) / "bin" / f"python{sys.version_info[0]}.{sys.version_info[1]}"
+    )
+    return PythonRuntime(
+        interpreter=str(interpreter.resolve()),
+        prefix=sys.base_prefix,
+        coverage_dir=str(Path(next(iter(spec.submodule_search_locations))).resolve()),
+        version=f"CPython {version}",
+    )
+
+
+def python_language() -> Language:
+    return Language(
+        name="python",
+        runtime=python_runtime().version,
+        file_suffix=".py",
+        capabilities=Capabilities(
+            assert_tests=True,
+            call_tests=True,
+            stdio_tests=True,
+            error_type=True,
+            error_line=True,
+            error_subtype=True,
+            executed_lines=True,
+            peak_memory=True,
+            compile_step=True,
+        ),
+    )
+
+
+def full_source(request: ExecuteRequest) -> tuple[str, int]:
+    """The file the harness runs, and how many of its lines belong to the prelude."""
+    prelude = request.prelude
+    if prelude and not prelude.endswith("\n"):
+        prelude += "\n"
+    return prelude + request.source, prelude.count("\n")
+
+
+def _job_test(index: int, test: TestCase) -> dict[str, Any]:
+    body = test.body
+    if isinstance(body, CallTest):
+        return {"kind": "call", "function": body.function_name, "args_json": body.args_json}
+    if isinstance(body, StdioTest):
+        return {"kind": "stdio", "stdin": body.stdin}
+    try:
+        ast.parse(body.code)
+    except SyntaxError as exc:
+        raise InvalidTest(
+            f"tests[{index}].assert_test.code does not parse: {exc.msg} (line {exc.lineno})"
+        ) from None
+    return {"kind": "assert", "code": body.code}
+
+
+def build_job(
+    request: ExecuteRequest, limits: ResolvedLimits, *, workdir: str, ask_continue: bool
+) -> dict[str, Any]:
+    """The job sent to the harness. Expected values are not in it: they stay on this side."""
+    source, _ = full_source(request)
+    return {
+        "workdir": workdir,
+        "source": source,
+        "tests": [_job_test(index, test) for index, test in enumerate(request.tests)],
+        "cpu_ms": limits.cpu_time_limit_ms,
+        "wall_ms": limits.wall_time_limit_ms,
+        "output_limit": limits.output_limit_bytes,
+        "file_limit": TMPFS_BYTES,
+        "coverage": request.collect_coverage,
+        "ask_continue": ask_continue,
+    }
+
+
+def jail_wall_seconds(request: ExecuteRequest, limits: ResolvedLimits) -> int:
+    """Wall-clock limit of a whole strict-mode jail: every test's backstop plus start-up."""
+    return math.ceil(len(request.tests) * limits.wall_time_limit_ms / 1000.0) + 10
+
+
+@dataclass(frozen=True)
+class SourceMap:
+    """Maps harness file coordinates back to the candidate's source."""
+
+    path: str
+    prelude_lines: int
+    source_lines: int
+
+    def to_candidate(self, filename: str, line: int) -> int:
+        if filename != self.path or line <= self.prelude_lines:
+            return 0
+        return line - self.prelude_lines
+
+    def traceback(self, frames: list[list[Any]]) -> str:
+        out = ["Traceback (most recent call last):"]
+        for filename, line, name, text in frames:
+            if filename == self.path:
+                shown = self.to_candidate(filename, line)
+                where = f'File "{SOLUTION_NAME}", line {shown}' if shown else "File <prelude>"
+            else:
+                where = f'File "{filename}", line {line}'
+            out.append(f"  {where}, in {name}")
+            if text:
+                out.append(f"    {text}")
+        return "\n".join(out)
+
+    def deepest_line(self, frames: list[list[Any]]) -> int:
+        for filename, line, _name, _text in reversed(frames):
+            mapped = self.to_candidate(filename, line)
+            if mapped:
+                return mapped
+        return 0
+
+
+def compile_error(record: dict[str, Any], source_map: SourceMap) -> ErrorInfo:
+    syntax = record.get("syntax") or {}
+    line = source_map.to_candidate(source_map.path, int(syntax.get("lineno") or 0))
+    message = str(record.get("message", ""))
+    exc_type = str(record.get("exc_type", "SyntaxError"))
+    subtype, line = compile_error_subtype(exc_type, message, line, source_map.source_lines)
+    return ErrorInfo(
+        type=exc_type, message=message, line=line, subtype=subtype, traceback="", test_index=-1
+    )
+
+
+def _signal_name(exit_code: int) -> str:
+    try:
+        return signal.Signals(-exit_code).name
+    except ValueError:
+        return f"signal {-exit_code}"
+
+
+def _truncate(text: str) -> tuple[str, bool]:
+    data = text.encode()
+    if len(data) <= CAPTURE_BYTES:
+        return text, False
+    return data[:CAPTURE_BYTES].decode("utf-8", "ignore"), True
+
+
+@dataclass
+class _Outcome:
+    status: Status
+    error: ErrorInfo | None = None
+    actual: str = ""
+    expected: str = ""
+
+
+def _limit_outcome(record: dict[str, Any], limits: ResolvedLimits, index: int) -> _Outcome | None:
+    exit_code = int(record.get("exit_code", 0))
+    killed_by = record.get("killed_by", "")
+    child = record.get("child") or {}
+    if killed_by == "output" or (
+        record.get("stdout_total", 0) + record.get("stderr_total", 0) > limits.output_limit_bytes
+    ):
+        message = f"wrote more than {limits.output_limit_bytes} bytes of output"
+        return _Outcome(
+            Status.OUTPUT_LIMIT_EXCEEDED,
+            ErrorInfo(
+                type="OutputLimitExceeded",
+                message=message,
+                subtype=Subtype.GLOBAL,
+                test_index=index,
+            ),
+        )
+    timed_out = (
+        killed_by == "wall"
+        or record.get("cpu_ms", 0.0) > limits.cpu_time_limit_ms
+        or (exit_code < 0 and -exit_code in _TIME_SIGNALS)
+    )
+    if timed_out:
+        which = "wall-clock backstop" if killed_by == "wall" else "CPU time limit"
+        limit_ms = limits.wall_time_limit_ms if killed_by == "wall" else limits.cpu_time_limit_ms
+        return _Outcome(
+            Status.TIME_LIMIT_EXCEEDED,
+            ErrorInfo(
+                type="TimeLimitExceeded",
+                message=f"exceeded the {which} of {limit_ms / 1000:g} s",
+                subtype=Subtype.GLOBAL,
+                test_index=index,
+            ),
+        )
+    oom_killed = (
+        exit_code == -signal.SIGKILL
+        and record.get("peak_memory_bytes", 0) >= OOM_SHARE * limits.memory_limit_bytes
+    )
+    if oom_killed or child.get("exc_type") == "MemoryError":
+        message = f"exceeded the memory limit of {limits.memory_limit_bytes >> 20} MiB"
+        return _Outcome(
+            Status.MEMORY_LIMIT_EXCEEDED,
+            ErrorInfo(
+                type="MemoryError", message=message, subtype=Subtype.GLOBAL, test_index=index
+            ),
+        )
+    return None
+
+
+def _exception_outcome(child: dict[str, Any], source_map: SourceMap, index: int) -> _Outcome:
+    frames = child.get("frames") or []
+    exc_type = str(child.get("exc_type", "Exception"))
+    message = str(child.get("message", ""))
+    line = source_map.deepest_line(frames)
+    error = ErrorInfo(
+        type=exc_type,
+        message=message,
+        line=line,
+        traceback=source_map.traceback(frames),
+        subtype=runtime_error_subtype(exc_type, message, line),
+        test_index=index,
+    )
+    if child.get("outcome") == "assert_failed":
+        return _Outcome(Status.WRONG_ANSWER, error.model_copy(update={"subtype": Subtype.IGNORE}))
+    return _Outcome(Status.RUNTIME_ERROR, error)
+
+
+def _no_record_outcome(record: dict[str, Any], index: int) -> _Outcome:
+    exit_code = int(record.get("exit_code", 0))
+    if exit_code < 0:
+        name = _signal_name(exit_code)
+        error = ErrorInfo(
+            type=name, message=f"killed by {name}", subtype=Subtype.IGNORE, test_index=index
+        )
+    else:
+        error = ErrorInfo(
+            type="SystemExit",
+            message=f"the program exited with code {exit_code} before the test completed",
+            subtype=Subtype.IGNORE,
+            test_index=index,
+        )
+    return _Outcome(Status.RUNTIME_ERROR, error)
+
+
+def _output_outcome(
+    child: dict[str, Any], record: dict[str, Any], test: TestCase, index: int
+) -> _Outcome:
+    body = test.body
+    checker = test.resolved_checker()
+    if isinstance(body, CallTest):
+        if "unserialisable" in child:
+            actual = f"<not JSON data: {child['unserialisable']}>"
+            matched = False
+        else:
+            actual = str(child.get("value_json", "null"))
+            matched = checkers.value_matches(actual, body.expected_json, checker)
+        expected = body.expected_json
+    elif isinstance(body, StdioTest):
+        actual = str(record.get("stdout", ""))
+        expected = body.expected_stdout
+        matched = checkers.stdout_matches(actual, expected, checker)
+    else:
+        return _Outcome(Status.PASSED)
+    if matched:
+        return _Outcome(Status.PASSED)
+    error = ErrorInfo(
+        type="WrongAnswer",
+        message=f"expected {expected[:200]!r}, got {actual[:200]!r}",
+        subtype=Subtype.IGNORE,
+        test_index=index,
+    )
+    return _Outcome(Status.WRONG_ANSWER, error, actual=actual, expected=expected)
+
+
+def interpret_test(
+    record: dict[str, Any],
+    test: TestCase,
+    index: int,
+    limits: ResolvedLimits,
+    source_map: SourceMap,
+) -> tuple[TestResult, set[int]]:
+    """One harness test record → the caller's test result, plus executed candidate lines."""
+    child = record.get("child")
+    outcome = _limit_outcome(record, limits, index)
+    if outcome is None:
+        if child is None:
+            outcome = _no_record_outcome(record, index)
+        elif child.get("outcome") in {"exception", "assert_failed"}:
+            outcome = _exception_outcome(child, source_map, index)
+        else:
+            outcome = _output_outcome(child, record, test, index)
+    stdout, stdout_cut = _truncate(str(record.get("stdout", "")))
+    stderr, stderr_cut = _truncate(str(record.get("stderr", "")))
+    lines = {
+        mapped
+        for line in (child or {}).get("lines", [])
+        if (mapped := source_map.to_candidate(source_map.path, int(line)))
+    }
+    result = TestResult(
+        index=index,
+        name=test.name,
+        status=outcome.status,
+        cpu_time_ms=float(record.get("cpu_ms", 0.0)),
+        wall_time_ms=float(record.get("wall_ms", 0.0)),
+        peak_memory_bytes=int(record.get("peak_memory_bytes", 0)),
+        stdout=stdout,
+        stderr=stderr,
+        stdout_truncated=stdout_cut or record.get("stdout_total", 0) > len(stdout.encode()),
+        stderr_truncated=stderr_cut or record.get("stderr_total", 0) > len(stderr.encode()),
+        actual=outcome.actual,
+        expected=outcome.expected,
+        checker=test.resolved_checker() if test.body.kind != "assert" else None,
+        error=outcome.error,
+        exit_code=int(record.get("exit_code", 0)),
+    )
+    return result, lines
