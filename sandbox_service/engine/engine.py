@@ -30,6 +30,7 @@ from sandbox_service.engine.jail import (
     nsjail_argv,
     nsjail_binary,
 )
+from sandbox_service.engine.pool import WorkerPool
 from sandbox_service.engine.verdict import build_response, uniform_results
 from sandbox_service.models import (
     ErrorInfo,
@@ -100,10 +101,18 @@ class Engine:
         self._runtime = py.python_runtime()
         self._slots: asyncio.Semaphore | None = None
         self._admitted = 0
+        self._pool = (
+            WorkerPool(config.workers, self._pooled_argv) if config.isolation == "pooled" else None
+        )
 
     def languages(self) -> list[Language]:
         """Every language this engine runs, sorted by name."""
         return [py.python_language()]
+
+    async def start(self) -> None:
+        """Warm the pooled workers now rather than on the first request."""
+        if self._pool is not None:
+            await self._pool.start()
 
     def _check(self, request: ExecuteRequest) -> ResolvedLimits:
         names = [language.name for language in self.languages()]
@@ -142,7 +151,16 @@ class Engine:
         finally:
             self._admitted -= 1
 
-    async def _start(
+    def _pooled_argv(self) -> list[str]:
+        spec = JailSpec(
+            command=self._runtime.command(jailed=True, serve=True, preload_coverage=True),
+            readonly_binds=self._runtime.jail_binds(),
+            memory_bytes=self.config.default_limits.memory_limit_bytes + HARNESS_MEMORY_BYTES,
+            wall_time_s=0,
+        )
+        return nsjail_argv(spec)
+
+    async def _start_strict(
         self, request: ExecuteRequest, limits: ResolvedLimits, job: dict[str, Any]
     ) -> HarnessProcess:
         if self.config.isolation == "none":
@@ -159,25 +177,63 @@ class Engine:
         )
         return await HarnessProcess.start(nsjail_argv(spec))
 
+    async def _attempt(
+        self,
+        request: ExecuteRequest,
+        limits: ResolvedLimits,
+        job: dict[str, Any],
+        lines: set[int] | None,
+    ) -> list[TestResult]:
+        """One try at running the job, in a pooled worker or a jail of its own. A job that
+        outlives every test's wall backstop means the harness is stuck: HarnessCrashed."""
+        deadline = py.jail_wall_seconds(request, limits) + 5
+        finished = False
+        if self._pool is not None:
+            worker = await self._pool.acquire()
+            try:
+                worker.set_memory_limit(limits.memory_limit_bytes + HARNESS_MEMORY_BYTES)
+                async with asyncio.timeout(deadline):
+                    results = await self._drive(worker.harness, request, limits, job, lines)
+                finished = True
+                return results
+            except TimeoutError:
+                raise HarnessCrashed(f"the worker did not finish within {deadline} s") from None
+            finally:
+                if finished:
+                    self._pool.release(worker)
+                else:
+                    self._pool.discard(worker)
+        harness = await self._start_strict(request, limits, job)
+        try:
+            async with asyncio.timeout(deadline):
+                results = await self._drive(harness, request, limits, job, lines)
+            finished = True
+            return results
+        except TimeoutError:
+            raise HarnessCrashed(f"the jail did not finish within {deadline} s") from None
+        finally:
+            await (harness.close() if finished else harness.kill())
+            if self.config.isolation == "none":
+                shutil.rmtree(job["workdir"], ignore_errors=True)
+
     async def _run(
         self, request: ExecuteRequest, limits: ResolvedLimits, job: dict[str, Any]
     ) -> ExecuteResponse:
         started = time.monotonic()
-        names = [test.name for test in request.tests]
-        harness: HarnessProcess | None = None
         lines: set[int] | None = set() if request.collect_coverage else None
-        try:
-            harness = await self._start(request, limits, job)
-            results = await self._drive(harness, request, limits, job, lines)
-        except HarnessCrashed as exc:
-            error = ErrorInfo(type="SandboxError", message=str(exc), subtype=Subtype.IGNORE)
-            results = uniform_results(len(request.tests), Status.SANDBOX_ERROR, error, names)
-            lines = None
-        finally:
-            if harness is not None:
-                await (harness.kill() if harness.alive else harness.close())
-            if self.config.isolation == "none" and job["workdir"] != py.JAIL_WORKDIR:
-                shutil.rmtree(job["workdir"], ignore_errors=True)
+        attempts = 2 if self._pool is not None else 1
+        for attempt in range(attempts):
+            try:
+                results = await self._attempt(request, limits, dict(job), lines)
+                break
+            except HarnessCrashed as exc:
+                if attempt + 1 < attempts:
+                    lines = set() if lines is not None else None
+                    continue
+                error = ErrorInfo(type="SandboxError", message=str(exc), subtype=Subtype.IGNORE)
+                names = [test.name for test in request.tests]
+                results = uniform_results(len(request.tests), Status.SANDBOX_ERROR, error, names)
+                lines = None
         return build_response(
             request_id=request.request_id,
             tests=results,
@@ -226,5 +282,8 @@ class Engine:
         return results + skipped
 
     async def close(self) -> None:
-        """Release resources; in strict mode every jail ends with its request."""
-        remove_stale_cgroups()
+        """Stop pooled workers and remove cgroups left by killed jails."""
+        if self._pool is not None:
+            await self._pool.close()
+        if self.config.isolation != "none":
+            remove_stale_cgroups()

@@ -57,6 +57,11 @@ class HarnessProcess:
         return harness
 
     @property
+    def pid(self) -> int:
+        """Pid of the process started (nsjail itself when jailed)."""
+        return self._process.pid
+
+    @property
     def alive(self) -> bool:
         return self._process.returncode is None
 

@@ -42,6 +42,7 @@ class JailSpec:
     command: list[str]
     readonly_binds: list[tuple[str, str]]
     memory_bytes: int
+    # 0 = no limit (pooled workers live long; their jobs have their own deadlines)
     wall_time_s: int
     pids_max: int = PIDS_MAX
     tmpfs_bytes: int = TMPFS_BYTES
