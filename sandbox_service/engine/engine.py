@@ -153,7 +153,9 @@ class Engine:
 
     def _pooled_argv(self) -> list[str]:
         spec = JailSpec(
-            command=self._runtime.command(jailed=True, serve=True, preload_coverage=True),
+            # Coverage is imported by a worker on its first coverage job, not at start: its
+            # import (threading included) doubles the cost of every later fork.
+            command=self._runtime.command(jailed=True, serve=True, preload_coverage=False),
             readonly_binds=self._runtime.jail_binds(),
             memory_bytes=self.config.default_limits.memory_limit_bytes + HARNESS_MEMORY_BYTES,
             wall_time_s=0,

