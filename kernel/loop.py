@@ -1,0 +1,317 @@
+"""The training loop: rollout -> execute -> score -> loss -> optimiser step -> log -> checkpoint.
+
+Reads in the algorithm's order (CleanRL style). Generation is chunked and each chunk's programs
+go to the sandbox as soon as they exist, so execution overlaps with generating the next chunk.
+Every step draws its problems and sampling randomness from ``seed`` and the step number alone,
+which, with the checkpointed optimiser, scheduler, method state and RNG states, makes ``resume``
+continue bit-for-bit.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from pydantic import BaseModel
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from kernel.checkpoint import (
+    TrainingState,
+    latest_checkpoint,
+    load_checkpoint,
+    save_checkpoint,
+)
+from kernel.metrics import PLOT_FILE, MetricsLogger, plot_curves
+from kernel.plugin import Method, MethodContext, Problem, Query, Rollout
+from kernel.run_config import RunConfig
+from kernel.sampler import Sample, Sampler
+from kernel.sandbox import SandboxHandle
+from sandbox_service.models import ExecuteRequest, ExecuteResponse, Limits, Status
+
+# Queries generated per chunk; each chunk's programs are executed while the next is generated.
+GENERATION_CHUNK = 4
+PLOTTED = ["reward_mean", "pass_rate", "loss", "eval_pass@1", "tokens_per_s", "sandbox_s"]
+
+
+@dataclass
+class TrainResult:
+    """What a finished (or resumed and finished) run reports."""
+
+    steps: int
+    output_dir: Path
+    history: list[dict[str, Any]] = field(default_factory=list)
+    plot: Path | None = None
+
+
+def step_seed(seed: int, step: int) -> int:
+    """The seed of one step: a function of the run's seed and the step only."""
+    return (seed * 1_000_003 + step * 7_919) % (2**31 - 1)
+
+
+def make_scheduler(
+    optimizer: torch.optim.Optimizer, schedule: str, warmup: int, total: int
+) -> torch.optim.lr_scheduler.LambdaLR:
+    """Linear warm-up, then constant, linear decay or cosine decay to 0 at ``total``."""
+
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        if schedule == "constant":
+            return 1.0
+        progress = min(1.0, (step - warmup) / max(1, total - warmup))
+        if schedule == "linear":
+            return 1.0 - progress
+        return 0.5 * (1.0 + math.cos(math.pi * progress))
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+class Trainer:
+    """Runs one method on one model against the sandbox."""
+
+    def __init__(
+        self,
+        config: RunConfig,
+        method_class: type[Method],
+        method_config: BaseModel,
+        problems: Sequence[Problem],
+        model: Any,
+        tokenizer: Any,
+        sandbox: SandboxHandle,
+        *,
+        evaluate: Callable[[int], dict[str, float]] | None = None,
+        show_progress: bool = True,
+    ) -> None:
+        if not problems:
+            raise ValueError("no training problems: the dataset split is empty")
+        self.config = config
+        self.problems = list(problems)
+        self.model = model
+        self.tokenizer = tokenizer
+        self.sandbox = sandbox
+        self.evaluate = evaluate
+        self.show_progress = show_progress
+        self.output_dir = Path(config.trainer.output_dir)
+        device = next(model.parameters()).device
+        reference = None
+        if method_class.needs_reference_model:
+            import copy
+
+            reference = copy.deepcopy(model).eval().requires_grad_(False)
+        pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+        self.context = MethodContext(
+            model=model,
+            tokenizer=tokenizer,
+            device=device,
+            seed=config.trainer.seed,
+            pad_token_id=int(pad),
+            reference_model=reference,
+        )
+        self.method = method_class(method_config, self.context)
+        self.sampler = Sampler(model, tokenizer, config.sampling)
+        parameters = [p for p in model.parameters() if p.requires_grad]
+        parameters += self.method.extra_parameters()
+        self.optimizer = torch.optim.AdamW(
+            parameters, lr=config.trainer.lr, weight_decay=config.trainer.weight_decay
+        )
+        self.scheduler = make_scheduler(
+            self.optimizer,
+            config.trainer.schedule,
+            config.trainer.warmup_steps,
+            config.trainer.steps,
+        )
+        self.step = 0
+        self.counters: Counter[str] = Counter()
+
+    # -------------------------------------------------------------------------- rollouts
+
+    def _requests(
+        self, queries: Sequence[Query], samples: Sequence[Sample]
+    ) -> list[ExecuteRequest]:
+        limits = Limits(
+            cpu_time_limit_ms=self.config.sandbox.cpu_time_limit_ms,
+            memory_limit_bytes=self.config.sandbox.memory_limit_mb << 20,
+        )
+        return [
+            ExecuteRequest(
+                request_id=f"{query.problem.problem_id}/{index}",
+                source=sample.completion,
+                prelude=query.program_prefix,
+                tests=query.problem.tests,
+                limits=limits,
+                collect_coverage=self.method.needs_coverage,
+            )
+            for index, (query, sample) in enumerate(zip(queries, samples, strict=True))
+        ]
+
+    def _rollouts(self, queries: list[Query], timings: dict[str, float]) -> list[Rollout]:
+        """Sample every query (n samples, plus a greedy one if the method wants it) chunk by
+        chunk, sending each chunk's programs to the sandbox while the next chunk generates."""
+        n = self.config.sampling.n
+        pending: list[tuple[Query, Sample, bool, Future[ExecuteResponse]]] = []
+        for start in range(0, len(queries), GENERATION_CHUNK):
+            chunk = queries[start : start + GENERATION_CHUNK]
+            began = time.perf_counter()
+            sampled = self.sampler.sample([query.prompt for query in chunk], n=n)
+            flat = [(q, s, False) for q, group in zip(chunk, sampled, strict=True) for s in group]
+            if self.method.needs_greedy_baseline:
+                greedy = self.sampler.sample([query.prompt for query in chunk], n=1, greedy=True)
+                flat += [(q, group[0], True) for q, group in zip(chunk, greedy, strict=True)]
+            timings["generation_s"] += time.perf_counter() - began
+            timings["tokens"] += sum(len(sample.completion_ids) for _, sample, _ in flat)
+            futures = self.sandbox.submit(
+                self._requests([q for q, _, _ in flat], [s for _, s, _ in flat])
+            )
+            pending += [(q, s, g, f) for (q, s, g), f in zip(flat, futures, strict=True)]
+        began = time.perf_counter()
+        rollouts = [Rollout(q, s, f.result(), greedy=g) for q, s, g, f in pending]
+        timings["sandbox_wait_s"] += time.perf_counter() - began
+        return rollouts
+
+    # ---------------------------------------------------------------------------- a step
+
+    def _draw_problems(self, rng: random.Random) -> list[Problem]:
+        count = self.config.trainer.batch_prompts
+        if count <= len(self.problems):
+            return rng.sample(self.problems, count)
+        return [rng.choice(self.problems) for _ in range(count)]
+
+    def _learn(self, rollouts: list[Rollout], scores: list[Any]) -> dict[str, float]:
+        self.model.train()
+        accumulation = max(1, min(self.config.trainer.grad_accum_steps, len(rollouts)))
+        size = math.ceil(len(rollouts) / accumulation)
+        losses: list[float] = []
+        extra: Counter[str] = Counter()
+        for start in range(0, len(rollouts), size):
+            micro = slice(start, start + size)
+            output = self.method.loss(rollouts[micro], scores[micro])
+            (output.loss * (len(rollouts[micro]) / len(rollouts))).backward()
+            losses.append(float(output.loss.detach()))
+            extra.update({key: value / accumulation for key, value in output.metrics.items()})
+        grad_norm = 0.0
+        if self.config.trainer.max_grad_norm is not None:
+            parameters = [p for group in self.optimizer.param_groups for p in group["params"]]
+            grad_norm = float(
+                torch.nn.utils.clip_grad_norm_(parameters, self.config.trainer.max_grad_norm)
+            )
+        self.optimizer.step()
+        self.scheduler.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        return {"loss": sum(losses) / len(losses), "grad_norm": grad_norm, **extra}
+
+    def _train_step(self) -> dict[str, Any]:
+        seed = step_seed(self.config.trainer.seed, self.step)
+        rng = random.Random(seed)
+        torch.manual_seed(seed)
+        timings: Counter[str] = Counter()
+        queries = self.method.queries(self._draw_problems(rng))
+        self.model.eval()
+        rollouts = self._rollouts(queries, timings)
+        scores = self.method.score(rollouts)
+        began = time.perf_counter()
+        learned = self._learn(rollouts, scores)
+        timings["learn_s"] += time.perf_counter() - began
+        observed = self.method.observe(rollouts, scores)
+        sampled = [r for r in rollouts if not r.greedy]
+        statuses = Counter(r.verdict.status.value for r in sampled)
+        self.counters.update({f"status/{key}": value for key, value in statuses.items()})
+        rewards = [score.reward for score, r in zip(scores, rollouts, strict=True) if not r.greedy]
+        generation = timings["generation_s"]
+        return {
+            "reward_mean": sum(rewards) / len(rewards),
+            "pass_rate": statuses[Status.PASSED.value] / len(sampled),
+            "lr": self.scheduler.get_last_lr()[0],
+            **learned,
+            **observed,
+            "generation_s": generation,
+            "sandbox_s": timings["sandbox_wait_s"],
+            "sandbox_exec_s": sum(r.verdict.wall_time_ms for r in rollouts) / 1000.0,
+            "learn_s": timings["learn_s"],
+            "tokens_per_s": timings["tokens"] / generation if generation else 0.0,
+            **{f"status/{key}": value / len(sampled) for key, value in statuses.items()},
+        }
+
+    # ------------------------------------------------------------------------- the run
+
+    def _checkpoint(self) -> None:
+        save_checkpoint(
+            self.output_dir,
+            self.model,
+            TrainingState(
+                optimizer=self.optimizer.state_dict(),
+                scheduler=self.scheduler.state_dict(),
+                method=self.method.state_dict(),
+                step=self.step,
+                counters=dict(self.counters),
+            ),
+        )
+
+    def resume(self) -> int:
+        """Load the newest checkpoint, if any; returns the step it reached."""
+        folder = latest_checkpoint(self.output_dir)
+        if folder is None:
+            return 0
+        state = load_checkpoint(folder, self.model)
+        self.optimizer.load_state_dict(state.optimizer)
+        self.scheduler.load_state_dict(state.scheduler)
+        self.method.load_state_dict(state.method)
+        self.step = state.step
+        self.counters = Counter({key: int(value) for key, value in state.counters.items()})
+        return self.step
+
+    def train(self, *, resume: bool = False) -> TrainResult:
+        """Run until ``trainer.steps``; with ``resume``, continue from the newest checkpoint."""
+        trainer = self.config.trainer
+        resumed_at = self.resume() if resume else None
+        logger = MetricsLogger(self.output_dir, resume_step=resumed_at)
+        progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total}"),
+            TextColumn("{task.fields[stats]}"),
+            TimeElapsedColumn(),
+            disable=not self.show_progress,
+        )
+        try:
+            with progress:
+                bar = progress.add_task(
+                    self.method.name, total=trainer.steps, completed=self.step, stats=""
+                )
+                while self.step < trainer.steps:
+                    metrics = self._train_step()
+                    self.step += 1
+                    if (
+                        self.evaluate is not None
+                        and trainer.eval_every
+                        and (self.step % trainer.eval_every == 0 or self.step == trainer.steps)
+                    ):
+                        metrics.update(self.evaluate(self.step))
+                    logger.log(self.step, metrics)
+                    if trainer.checkpoint_every and (
+                        self.step % trainer.checkpoint_every == 0 or self.step == trainer.steps
+                    ):
+                        self._checkpoint()
+                    progress.update(
+                        bar,
+                        completed=self.step,
+                        stats=(
+                            f"reward {metrics['reward_mean']:+.3f}  pass {metrics['pass_rate']:.2f}"
+                            f"  {metrics['tokens_per_s']:.0f} tok/s  gen {metrics['generation_s']:.1f}s"
+                            f"  sandbox {metrics['sandbox_s']:.1f}s"
+                        ),
+                    )
+            history = logger.read()
+            plot = plot_curves(
+                history, self.output_dir / PLOT_FILE, PLOTTED, f"{self.method.name} training"
+            )
+        finally:
+            logger.close()
+        return TrainResult(steps=self.step, output_dir=self.output_dir, history=history, plot=plot)

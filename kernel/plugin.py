@@ -1,0 +1,180 @@
+"""The method plugin API: what a training method implements and what the kernel gives it.
+
+A method is a class derived from :class:`Method`, published under the ``crucible.methods``
+entry-point group (``crucible methods`` lists what is installed). The kernel calls its hooks in
+the order a training step reads:
+
+1. :meth:`Method.queries` - which prompts to sample for the step's problems (a curriculum may add a
+   prefix of the reference solution to the prompt and to the executed program);
+2. the kernel samples completions and runs them in the sandbox;
+3. :meth:`Method.score` - rewards from the verdicts (scalars, optionally per-token returns);
+4. :meth:`Method.loss` - the loss to minimise for the scored rollouts;
+5. :meth:`Method.observe` - update method state (curriculum stages, buffers) after the step.
+
+Hooks return values; none mutates the kernel's objects. State a method keeps across steps is
+returned by :meth:`Method.state_dict` and restored by :meth:`Method.load_state_dict`, so that a
+resumed run continues exactly where it stopped.
+"""
+
+from __future__ import annotations
+
+import inspect
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from sandbox_service.models import ExecuteResponse, TestCase
+
+if TYPE_CHECKING:
+    import torch
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
+    from kernel.sampler import Sample
+
+
+class Problem(BaseModel):
+    """A task the kernel trains on: what the model sees and how its program is tested."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    problem_id: str
+    prompt: str = Field(description="Text the model continues (before chat formatting).")
+    tests: list[TestCase]
+    program_prefix: str = Field(
+        default="",
+        description="Code executed before the completion (e.g. the function signature the "
+        "completion continues); sent as the sandbox prelude, so verdict lines index the "
+        "completion itself.",
+    )
+    reference_solution: str = Field(
+        default="", description="A correct completion: for supervised steps and curricula."
+    )
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Query:
+    """One prompt sent to the model for a problem."""
+
+    problem: Problem
+    prompt: str
+    program_prefix: str
+
+
+@dataclass
+class Rollout:
+    """A sampled completion and the sandbox's verdict on it."""
+
+    query: Query
+    sample: Sample
+    verdict: ExecuteResponse
+    greedy: bool = False
+
+
+@dataclass
+class Score:
+    """A method's judgement of one rollout."""
+
+    reward: float
+    advantage: float | None = None
+    token_weights: list[float] | None = None
+
+
+@dataclass
+class LossOutput:
+    """The loss to minimise and the numbers worth logging beside it."""
+
+    loss: torch.Tensor
+    metrics: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class MethodContext:
+    """What the kernel lends a method."""
+
+    model: PreTrainedModel
+    tokenizer: PreTrainedTokenizerBase
+    device: torch.device
+    seed: int
+    pad_token_id: int
+    reference_model: PreTrainedModel | None = None
+
+
+class Method(ABC):
+    """Base class of every method plugin."""
+
+    #: Name used on the command line (``--method NAME``) and in the entry point.
+    name: ClassVar[str]
+    #: The pydantic model of the method's config section (``method:`` in the run's YAML).
+    config_class: ClassVar[type[BaseModel]]
+    #: Ask the sandbox for executed lines (costs a little time per test).
+    needs_coverage: ClassVar[bool] = False
+    #: Also sample one greedy completion per query (a baseline, as in RLTF and CodeRL).
+    needs_greedy_baseline: ClassVar[bool] = False
+    #: Keep a frozen copy of the starting model (for KL penalties).
+    needs_reference_model: ClassVar[bool] = False
+
+    def __init__(self, config: BaseModel, context: MethodContext) -> None:
+        self.config = config
+        self.context = context
+
+    def queries(self, problems: Sequence[Problem]) -> list[Query]:
+        """Prompts for this step's problems; by default each problem's own prompt."""
+        return [Query(problem, problem.prompt, problem.program_prefix) for problem in problems]
+
+    @abstractmethod
+    def score(self, rollouts: Sequence[Rollout]) -> list[Score]:
+        """One score per rollout, in order."""
+
+    @abstractmethod
+    def loss(self, rollouts: Sequence[Rollout], scores: Sequence[Score]) -> LossOutput:
+        """The loss for one micro-batch of scored rollouts (the kernel calls backward)."""
+
+    def observe(self, rollouts: Sequence[Rollout], scores: Sequence[Score]) -> dict[str, float]:
+        """Update method state after an optimiser step; return metrics to log."""
+        return {}
+
+    def extra_parameters(self) -> list[torch.nn.Parameter]:
+        """Trainable parameters the method owns (e.g. a value head), optimised with the model."""
+        return []
+
+    def state_dict(self) -> dict[str, Any]:
+        """Method state to checkpoint (curriculum stages, buffers); JSON-able or tensors."""
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore what :meth:`state_dict` returned."""
+
+
+class PluginError(TypeError):
+    """A plugin that does not match the API; the message names plugin, hook and signature."""
+
+
+_REQUIRED_ATTRIBUTES = ("name", "config_class")
+
+
+def validate_plugin(plugin: object, origin: str) -> type[Method]:
+    """Check a loaded entry point is a usable Method subclass whose hooks match the base
+    signatures, failing at registration rather than mid-run."""
+    if not (isinstance(plugin, type) and issubclass(plugin, Method)):
+        raise PluginError(f"{origin}: expected a subclass of kernel.plugin.Method, got {plugin!r}")
+    for attribute in _REQUIRED_ATTRIBUTES:
+        if not hasattr(plugin, attribute):
+            raise PluginError(f"{origin}: plugin {plugin.__name__} does not set {attribute!r}")
+    if not (isinstance(plugin.config_class, type) and issubclass(plugin.config_class, BaseModel)):
+        raise PluginError(f"{origin}: {plugin.__name__}.config_class must be a pydantic model")
+    if inspect.isabstract(plugin):
+        missing = sorted(getattr(plugin, "__abstractmethods__", ()))
+        raise PluginError(f"{origin}: plugin {plugin.__name__} does not implement {missing}")
+    for hook in ("queries", "score", "loss", "observe", "state_dict", "load_state_dict"):
+        expected = list(inspect.signature(getattr(Method, hook)).parameters)
+        actual = list(inspect.signature(getattr(plugin, hook)).parameters)
+        if actual != expected:
+            raise PluginError(
+                f"{origin}: {plugin.__name__}.{hook}{inspect.signature(getattr(plugin, hook))} "
+                f"does not match the hook {hook}{inspect.signature(getattr(Method, hook))}"
+            )
+    return plugin

@@ -1,0 +1,39 @@
+"""Execution rewards shared by the RL methods (CodeRL, RLTF, StepCoder, GRPO baselines).
+
+The coarse table (methods.md): pass +1, some test fails -0.3, runtime error or timeout -0.6,
+syntax/compile error -1. RLTF's adaptive variant rewards partial passes: a failing program earns
+-0.3 + 1.3 * pass_ratio. Memory and output limits are runtime failures (-0.6); a sandbox failure
+says nothing about the program and earns 0 (and is counted, so it cannot hide).
+"""
+
+from __future__ import annotations
+
+from sandbox_service.models import ExecuteResponse, Status
+
+PASS_REWARD = 1.0
+FAIL_REWARD = -0.3
+RUNTIME_ERROR_REWARD = -0.6
+COMPILE_ERROR_REWARD = -1.0
+
+_TABLE = {
+    Status.PASSED: PASS_REWARD,
+    Status.WRONG_ANSWER: FAIL_REWARD,
+    Status.RUNTIME_ERROR: RUNTIME_ERROR_REWARD,
+    Status.TIME_LIMIT_EXCEEDED: RUNTIME_ERROR_REWARD,
+    Status.MEMORY_LIMIT_EXCEEDED: RUNTIME_ERROR_REWARD,
+    Status.OUTPUT_LIMIT_EXCEEDED: RUNTIME_ERROR_REWARD,
+    Status.COMPILE_ERROR: COMPILE_ERROR_REWARD,
+    Status.SANDBOX_ERROR: 0.0,
+}
+
+
+def coarse_reward(verdict: ExecuteResponse) -> float:
+    """CodeRL/RLTF coarse reward of a program verdict."""
+    return _TABLE[verdict.status]
+
+
+def adaptive_reward(verdict: ExecuteResponse) -> float:
+    """RLTF adaptive reward: failing programs earn -0.3 + 1.3 * pass_ratio."""
+    if verdict.status is Status.WRONG_ANSWER:
+        return FAIL_REWARD + (PASS_REWARD - FAIL_REWARD) * verdict.pass_ratio
+    return coarse_reward(verdict)

@@ -1,0 +1,107 @@
+"""The config of one training run: the kernel's sections plus the method's own section.
+
+One YAML file per run; every default is visible with ``crucible train --print-config``. The
+``method`` section is validated by the chosen plugin's ``config_class`` once the plugin is known,
+with errors reported under ``method.<key>`` like every other section.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, ValidationError
+
+from kernel.config import (
+    ConfigError,
+    ConfigModel,
+    ModelConfig,
+    SamplingConfig,
+    TrainerConfig,
+    load_config,
+)
+
+
+class SandboxSettings(ConfigModel):
+    """Where programs run during training."""
+
+    addresses: tuple[str, ...] = Field(
+        default=(),
+        description="host:port of running sandbox servers (several are load-balanced). Empty "
+        "= an embedded engine started and stopped with the run.",
+    )
+    workers: int | None = Field(
+        default=None, ge=1, description="Embedded engine's workers; None = one per CPU core."
+    )
+    isolation: Literal["strict", "pooled"] = Field(
+        default="pooled",
+        description="Embedded engine's isolation: pooled = warm jailed workers (fast), strict = "
+        "a fresh jail per execution.",
+    )
+    cpu_time_limit_ms: float = Field(
+        default=4000.0, gt=0, description="CPU time per test (RLTF uses 4 s)."
+    )
+    memory_limit_mb: int = Field(default=512, ge=16, description="Memory per test, MiB.")
+
+
+class DataSettings(ConfigModel):
+    """Which problems to train and evaluate on (names resolved by the evaluation layer)."""
+
+    dataset: str = Field(
+        default="crucible-basic",
+        description="Dataset name or format:path (see `crucible eval --help`).",
+    )
+    train_split: str = Field(default="train", description="Split trained on.")
+    eval_split: str = Field(default="test", description="Held-out split evaluated on.")
+    eval_samples: int = Field(
+        default=5, ge=1, description="Samples per held-out task for pass@k (n)."
+    )
+    eval_k: tuple[int, ...] = Field(default=(1, 5), description="k values reported.")
+    eval_temperature: float = Field(
+        default=0.8, ge=0, description="Sampling temperature of the evaluation."
+    )
+    max_eval_tasks: int | None = Field(
+        default=None, ge=1, description="Evaluate on the first N held-out tasks only."
+    )
+
+
+class RunConfig(ConfigModel):
+    """Everything one `crucible train` run needs."""
+
+    model: ModelConfig = Field(default_factory=ModelConfig, description="The policy.")
+    sampling: SamplingConfig = Field(
+        default_factory=SamplingConfig, description="Rollout sampling."
+    )
+    trainer: TrainerConfig = Field(default_factory=TrainerConfig, description="Optimisation.")
+    sandbox: SandboxSettings = Field(default_factory=SandboxSettings, description="Execution.")
+    data: DataSettings = Field(default_factory=DataSettings, description="Problems.")
+    method: dict[str, Any] = Field(
+        default_factory=lambda: {"name": "grpo"},
+        description="`name` of the method plugin plus its own settings.",
+    )
+
+    @property
+    def method_name(self) -> str:
+        return str(self.method.get("name", ""))
+
+
+def load_run_config(path: str | Path | None, overrides: Sequence[str] = ()) -> RunConfig:
+    """Load a run config file and ``--set`` overrides."""
+    config = load_config(RunConfig, path, overrides)
+    if not config.method_name:
+        raise ConfigError(str(path or "<defaults>"), ["method.name: required (e.g. grpo)"])
+    return config
+
+
+def method_settings(config: RunConfig, config_class: type[BaseModel], source: str) -> BaseModel:
+    """Validate the run's ``method`` section with the plugin's config class."""
+    section = {key: value for key, value in config.method.items() if key != "name"}
+    try:
+        return config_class.model_validate(section)
+    except ValidationError as exc:
+        problems = [
+            f"method.{'.'.join(str(part) for part in error['loc'])}: {error['msg']}"
+            for error in exc.errors()
+        ]
+        raise ConfigError(source, problems) from exc
