@@ -74,6 +74,14 @@ def make_scheduler(
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
 
+def _progress_stats(metrics: dict[str, Any]) -> str:
+    return (
+        f"reward {metrics['reward_mean']:+.3f}  pass {metrics['pass_rate']:.2f}  "
+        f"{metrics['tokens_per_s']:.0f} tok/s  gen {metrics['generation_s']:.1f}s  "
+        f"sandbox {metrics['sandbox_s']:.1f}s"
+    )
+
+
 class Trainer:
     """Runs one method on one model against the sandbox."""
 
@@ -302,11 +310,7 @@ class Trainer:
                     progress.update(
                         bar,
                         completed=self.step,
-                        stats=(
-                            f"reward {metrics['reward_mean']:+.3f}  pass {metrics['pass_rate']:.2f}"
-                            f"  {metrics['tokens_per_s']:.0f} tok/s  gen {metrics['generation_s']:.1f}s"
-                            f"  sandbox {metrics['sandbox_s']:.1f}s"
-                        ),
+                        stats=_progress_stats(metrics),
                     )
             history = logger.read()
             plot = plot_curves(

@@ -145,7 +145,7 @@ class Method(ABC):
         """Method state to checkpoint (curriculum stages, buffers); JSON-able or tensors."""
         return {}
 
-    def load_state_dict(self, state: dict[str, Any]) -> None:
+    def load_state_dict(self, state: dict[str, Any]) -> None:  # noqa: B027 (optional hook)
         """Restore what :meth:`state_dict` returned."""
 
 

@@ -141,6 +141,8 @@ TestBody = Annotated[AssertTest | CallTest | StdioTest, Field(discriminator="kin
 
 
 class TestCase(_Model):
+    __test__ = False  # not a pytest test class
+
     name: str = ""
     body: TestBody
     checker: OutputChecker | None = None
@@ -183,6 +185,8 @@ class ErrorInfo(_Model):
 
 
 class TestResult(_Model):
+    __test__ = False  # not a pytest test class
+
     index: int
     name: str = ""
     status: Status
