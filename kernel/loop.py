@@ -32,7 +32,7 @@ from kernel.checkpoint import (
 from kernel.metrics import PLOT_FILE, MetricsLogger, plot_curves
 from kernel.plugin import Method, MethodContext, Problem, Query, Rollout
 from kernel.run_config import RunConfig
-from kernel.sampler import Sample, Sampler
+from kernel.sampler import Sample, Sampler, format_prompt
 from kernel.sandbox import SandboxHandle
 from sandbox_service.models import ExecuteRequest, ExecuteResponse, Limits, Status
 
@@ -160,18 +160,22 @@ class Trainer:
             for index, (query, sample) in enumerate(zip(queries, samples, strict=True))
         ]
 
-    def _rollouts(self, queries: list[Query], timings: dict[str, float]) -> list[Rollout]:
+    def _rollouts(
+        self, queries: list[Query], seed: int, timings: dict[str, float]
+    ) -> list[Rollout]:
         """Sample every query (n samples, plus a greedy one if the method wants it) chunk by
         chunk, sending each chunk's programs to the sandbox while the next chunk generates."""
         n = self.config.sampling.n
+        chat = self.config.data.chat
         pending: list[tuple[Query, Sample, bool, Future[ExecuteResponse]]] = []
         for start in range(0, len(queries), GENERATION_CHUNK):
             chunk = queries[start : start + GENERATION_CHUNK]
+            prompts = [format_prompt(self.tokenizer, query.prompt, chat) for query in chunk]
             began = time.perf_counter()
-            sampled = self.sampler.sample([query.prompt for query in chunk], n=n)
+            sampled = self.sampler.sample(prompts, n=n, seed=seed + start)
             flat = [(q, s, False) for q, group in zip(chunk, sampled, strict=True) for s in group]
             if self.method.needs_greedy_baseline:
-                greedy = self.sampler.sample([query.prompt for query in chunk], n=1, greedy=True)
+                greedy = self.sampler.sample(prompts, n=1, greedy=True)
                 flat += [(q, group[0], True) for q, group in zip(chunk, greedy, strict=True)]
             timings["generation_s"] += time.perf_counter() - began
             timings["tokens"] += sum(len(sample.completion_ids) for _, sample, _ in flat)
@@ -222,7 +226,7 @@ class Trainer:
         timings: Counter[str] = Counter()
         queries = self.method.queries(self._draw_problems(rng))
         self.model.eval()
-        rollouts = self._rollouts(queries, timings)
+        rollouts = self._rollouts(queries, seed, timings)
         scores = self.method.score(rollouts)
         began = time.perf_counter()
         learned = self._learn(rollouts, scores)

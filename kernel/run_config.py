@@ -61,9 +61,26 @@ class DataSettings(ConfigModel):
     eval_temperature: float = Field(
         default=0.8, ge=0, description="Sampling temperature of the evaluation."
     )
+    chat: bool = Field(
+        default=False,
+        description="Wrap prompts in the tokenizer's chat template instead of plain "
+        "continuation (code prompts are usually continued, even by instruct models).",
+    )
     max_eval_tasks: int | None = Field(
         default=None, ge=1, description="Evaluate on the first N held-out tasks only."
     )
+
+
+class WarmStartSettings(ConfigModel):
+    """Supervised fine-tuning on the training problems' reference solutions before RL.
+
+    A policy that never writes a compiling program gets no signal from execution rewards; a short
+    warm start gives the RL method something to improve. Skipped when a run resumes.
+    """
+
+    sft_epochs: int = Field(default=0, ge=0, description="Epochs of SFT; 0 = no warm start.")
+    lr: float = Field(default=3e-3, gt=0, description="SFT learning rate.")
+    batch_size: int = Field(default=16, ge=1, description="SFT batch size.")
 
 
 class RunConfig(ConfigModel):
@@ -76,6 +93,9 @@ class RunConfig(ConfigModel):
     trainer: TrainerConfig = Field(default_factory=TrainerConfig, description="Optimisation.")
     sandbox: SandboxSettings = Field(default_factory=SandboxSettings, description="Execution.")
     data: DataSettings = Field(default_factory=DataSettings, description="Problems.")
+    warm_start: WarmStartSettings = Field(
+        default_factory=WarmStartSettings, description="SFT before RL."
+    )
     method: dict[str, Any] = Field(
         default_factory=lambda: {"name": "grpo"},
         description="`name` of the method plugin plus its own settings.",
