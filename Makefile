@@ -40,7 +40,7 @@ stubs: $(STAMPS)/venv  ## generate the gRPC stubs from proto/
 setup: $(STAMPS)/venv stubs  ## install everything (idempotent)
 
 demo: setup  ## install everything and run the main job
-	$(BIN)/crucible demo
+	$(BIN)/crucible train --config configs/demo.yaml
 
 lint: setup
 	$(BIN)/ruff check .

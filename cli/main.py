@@ -1,0 +1,39 @@
+"""Entry point of the ``crucible`` console script.
+
+Command groups register themselves, one line each, so adding ``train`` or ``eval`` touches only
+their own module and the list below. Keep imports here light: ``crucible --help`` and the sandbox
+commands must not pay for (or need) the training stack; heavy modules import inside commands.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from cli import check, evaluate, sandbox, train
+from cli.common import EXIT_CODES_HELP
+
+app = typer.Typer(
+    name="crucible",
+    help="Crucible: a hardened code-execution sandbox with structured verdicts, and a training "
+    "kernel.",
+    epilog=EXIT_CODES_HELP,
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,  # locals hold programs and tests: too long, maybe secret
+)
+
+
+@app.callback()
+def _root() -> None:
+    """Crucible: a hardened code-execution sandbox with structured verdicts, and a training
+    kernel."""
+
+
+check.register(app)
+sandbox.register(app)
+train.register(app)
+evaluate.register(app)
+
+
+def main() -> None:
+    """Run the command line (the ``crucible`` console script)."""
+    app()
