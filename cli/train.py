@@ -181,7 +181,7 @@ def methods_command(
     """List the installed method plugins (entry-point group crucible.methods)."""
     from kernel.registry import installed_methods
 
-    rows = []
+    rows: list[dict[str, Any]] = []
     for installed in installed_methods():
         try:
             plugin = installed.load()
@@ -206,10 +206,10 @@ def methods_command(
         table.add_column(column)
     for row in rows:
         table.add_row(
-            row["name"],
-            row["target"],
-            row["distribution"],
+            str(row["name"]),
+            str(row["target"]),
+            str(row["distribution"]),
             ", ".join(row["settings"]),
-            row["status"],
+            str(row["status"]),
         )
     Console().print(table)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import random
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -223,7 +223,7 @@ class Trainer:
         seed = step_seed(self.config.trainer.seed, self.step)
         rng = random.Random(seed)
         torch.manual_seed(seed)
-        timings: Counter[str] = Counter()
+        timings: defaultdict[str, float] = defaultdict(float)
         queries = self.method.queries(self._draw_problems(rng))
         self.model.eval()
         rollouts = self._rollouts(queries, seed, timings)

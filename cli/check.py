@@ -1,0 +1,252 @@
+"""``crucible check``: run one program against a file of tests and show the verdict.
+
+Without ``--server`` the engine runs in this process (one request, then it is closed), with the
+same isolation as the server; with ``--server`` the request goes over gRPC. Either way the verdict
+is the same typed model, so the rendering and exit codes do not depend on where it ran.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+
+from cli.common import (
+    EXIT_CODES_HELP,
+    ExitCode,
+    InsecureOption,
+    Isolation,
+    IsolationOption,
+    fail,
+    resolve_isolation,
+)
+from cli.render import print_verdict
+from cli.tests_file import InvalidTestsFile, load_tests
+from sandbox_service.client import SandboxClient, SandboxError
+from sandbox_service.engine import Engine, EngineConfig, RequestRejected
+from sandbox_service.engine.jail import JailUnavailable
+from sandbox_service.models import (
+    ExecuteRequest,
+    ExecuteResponse,
+    Limits,
+    ResolvedLimits,
+    Status,
+    TestCase,
+)
+from sandbox_service.wire import describe_validation_error
+
+_MIB = 1 << 20
+_LIMIT_FLAGS = {"cpu_time_limit_ms": "--time-limit", "memory_limit_bytes": "--memory-limit"}
+
+# The in-process engine's defaults, quoted in --help (a server may have others).
+_DEFAULTS: ResolvedLimits = EngineConfig.model_fields["default_limits"].default
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``check`` to the root command."""
+    app.command("check", epilog=EXIT_CODES_HELP)(check)
+
+
+def check(
+    solution: Annotated[
+        Path,
+        typer.Argument(
+            exists=True, dir_okay=False, readable=True, help="The program to check (source file)."
+        ),
+    ],
+    tests: Annotated[
+        Path,
+        typer.Option(
+            "--tests",
+            exists=True,
+            dir_okay=False,
+            readable=True,
+            metavar="TESTS.jsonl",
+            help="The tests, one JSON object per line (formats above).",
+        ),
+    ],
+    language: Annotated[
+        str, typer.Option(help="Language, as `crucible sandbox languages` lists them.")
+    ] = "python",
+    time_limit: Annotated[
+        float | None,
+        typer.Option(
+            metavar="S",
+            help="CPU time limit of each test, in seconds "
+            f"(default {_DEFAULTS.cpu_time_limit_ms / 1000:g}, or the server's).",
+        ),
+    ] = None,
+    memory_limit: Annotated[
+        int | None,
+        typer.Option(
+            metavar="MB",
+            help="Memory limit of each test, in MiB "
+            f"(default {_DEFAULTS.memory_limit_bytes // _MIB}, or the server's).",
+        ),
+    ] = None,
+    coverage: Annotated[
+        bool, typer.Option("--coverage", help="Report the program's executed lines.")
+    ] = False,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print the verdict as one JSON object.")
+    ] = False,
+    server: Annotated[
+        str | None,
+        typer.Option(metavar="ADDRESS", help="Run on this sandbox server instead of in-process."),
+    ] = None,
+    prelude: Annotated[
+        Path | None,
+        typer.Option(
+            exists=True,
+            dir_okay=False,
+            readable=True,
+            metavar="FILE",
+            help="Code placed before the program (imports, a prompt); reported line numbers "
+            "stay the program's own.",
+        ),
+    ] = None,
+    stop_on_first_failure: Annotated[
+        bool,
+        typer.Option(
+            "--stop-on-first-failure", help="Skip the remaining tests after the first failure."
+        ),
+    ] = False,
+    insecure_no_sandbox: InsecureOption = False,
+    isolation: IsolationOption = None,
+) -> None:
+    """Run SOLUTION against the tests in TESTS.jsonl and print the verdict.
+
+    One test per line, each with an optional "name":
+
+    {"kind": "assert", "code": "assert f(1) == 2"}
+
+    {"kind": "call", "function": "f", "args": [1], "expected": 2}
+
+    {"kind": "stdio", "stdin": "1\\n", "expected_stdout": "2\\n"}
+
+    Call and stdio tests may set "checker": "exact", "whitespace" or "float",
+    or {"kind": "float", "abs_tol": 1e-6, "rel_tol": 1e-6}.
+    """
+    if server is not None and (isolation is not None or insecure_no_sandbox):
+        fail(
+            ExitCode.BAD_INPUT,
+            "--isolation and --insecure-no-sandbox configure the in-process engine; "
+            "a server (--server) uses its own isolation",
+        )
+    # with --server the isolation is the server's; "strict" is then only a placeholder
+    mode = "strict" if server is not None else resolve_isolation(isolation, insecure_no_sandbox)
+    try:
+        test_cases = load_tests(tests)
+    except InvalidTestsFile as exc:
+        fail(ExitCode.BAD_INPUT, str(exc))
+    request = build_request(
+        source=_read(solution),
+        prelude=_read(prelude) if prelude is not None else "",
+        tests=test_cases,
+        language=language,
+        limits=_limits(time_limit, memory_limit),
+        collect_coverage=coverage,
+        stop_on_first_failure=stop_on_first_failure,
+    )
+    verdict = _execute(request, server, mode)
+    if json_output:
+        typer.echo(json.dumps(verdict.to_json_dict()))
+    else:
+        print_verdict(Console(), verdict)
+    raise typer.Exit(int(exit_code(verdict)))
+
+
+def build_request(
+    *,
+    source: str,
+    prelude: str,
+    tests: list[TestCase],
+    language: str,
+    limits: Limits,
+    collect_coverage: bool,
+    stop_on_first_failure: bool,
+) -> ExecuteRequest:
+    """The request ``check`` sends; exit with BAD_INPUT if the models reject it."""
+    try:
+        return ExecuteRequest(
+            language=language,
+            source=source,
+            prelude=prelude,
+            tests=tests,
+            limits=limits,
+            collect_coverage=collect_coverage,
+            stop_on_first_failure=stop_on_first_failure,
+        )
+    except ValidationError as exc:
+        fail(ExitCode.BAD_INPUT, describe_validation_error(exc))
+
+
+def run_request(
+    request: ExecuteRequest, server: str | None, isolation: Isolation
+) -> ExecuteResponse:
+    """The verdict on ``request``, from ``server`` or from an engine in this process."""
+    if server is not None:
+        with SandboxClient(server) as client:
+            return client.execute(request)
+    return asyncio.run(_run_in_process(request, isolation))
+
+
+def exit_code(verdict: ExecuteResponse) -> ExitCode:
+    """0 for PASSED, 3 when the sandbox (not the program) failed, 1 otherwise."""
+    if verdict.status is Status.PASSED:
+        return ExitCode.OK
+    if verdict.status is Status.SANDBOX_ERROR:
+        return ExitCode.UNAVAILABLE
+    return ExitCode.NOT_PASSED
+
+
+async def _run_in_process(request: ExecuteRequest, isolation: Isolation) -> ExecuteResponse:
+    engine = Engine(EngineConfig(workers=1, isolation=isolation))
+    try:
+        return await engine.execute(request)
+    finally:
+        await engine.close()
+
+
+def _execute(request: ExecuteRequest, server: str | None, isolation: Isolation) -> ExecuteResponse:
+    """:func:`run_request`, with its failures turned into exit codes."""
+    try:
+        return run_request(request, server, isolation)
+    except RequestRejected as exc:
+        fail(ExitCode.BAD_INPUT, str(exc))
+    except SandboxError as exc:
+        rejected = exc.code == "INVALID_ARGUMENT"
+        fail(ExitCode.BAD_INPUT if rejected else ExitCode.UNAVAILABLE, f"server {server}: {exc}")
+    except JailUnavailable as exc:
+        fail(
+            ExitCode.UNAVAILABLE,
+            f"cannot isolate programs here: {exc} (see docs/security.md; "
+            "--insecure-no-sandbox runs without isolation)",
+        )
+
+
+def _limits(time_limit_s: float | None, memory_limit_mib: int | None) -> Limits:
+    try:
+        return Limits(
+            cpu_time_limit_ms=None if time_limit_s is None else time_limit_s * 1000,
+            memory_limit_bytes=None if memory_limit_mib is None else memory_limit_mib * _MIB,
+        )
+    except ValidationError as exc:
+        problems = [
+            f"{_LIMIT_FLAGS[str(detail['loc'][0])]}: {detail['msg']} "
+            f"({'milliseconds' if detail['loc'][0] == 'cpu_time_limit_ms' else 'bytes'})"
+            for detail in exc.errors()
+        ]
+        fail(ExitCode.BAD_INPUT, "; ".join(problems))
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        fail(ExitCode.BAD_INPUT, f"{path}: cannot read: {exc}")

@@ -1,0 +1,135 @@
+"""``crucible sandbox``: run a sandbox server, list what a sandbox runs."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+
+from cli.common import (
+    EXIT_CODES_HELP,
+    ExitCode,
+    InsecureOption,
+    IsolationOption,
+    fail,
+    resolve_isolation,
+)
+from cli.render import print_languages
+from sandbox_service.client import SandboxClient, SandboxError
+from sandbox_service.engine import Engine, EngineConfig
+from sandbox_service.models import Language
+from sandbox_service.server import ServerOptions, serve
+from sandbox_service.server.logs import configure_json_logging
+from sandbox_service.wire import describe_validation_error
+
+app = typer.Typer(
+    name="sandbox",
+    help="Run a sandbox server, or list the languages a sandbox runs.",
+    epilog=EXIT_CODES_HELP,
+    no_args_is_help=True,
+)
+
+
+def register(root: typer.Typer) -> None:
+    """Add the ``sandbox`` group to the root command."""
+    root.add_typer(app)
+
+
+@app.command("serve", epilog=EXIT_CODES_HELP)
+def serve_command(
+    address: Annotated[
+        str, typer.Option(help="host:port to listen on; port 0 picks a free port.")
+    ] = "127.0.0.1:50051",
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            help="Programs run at once (default: the number of CPUs).", show_default=False
+        ),
+    ] = None,
+    isolation: IsolationOption = None,
+    max_queue: Annotated[
+        int,
+        typer.Option(help="Requests that may wait for a worker; beyond, RESOURCE_EXHAUSTED."),
+    ] = 1024,
+    grace_period: Annotated[
+        float,
+        typer.Option(metavar="S", help="On SIGTERM/SIGINT, seconds in-flight requests may finish."),
+    ] = 10.0,
+    max_concurrent_rpcs: Annotated[
+        int | None,
+        typer.Option(
+            help="RPCs served at once; beyond, RESOURCE_EXHAUSTED (default: workers + "
+            "max queue + 32).",
+            show_default=False,
+        ),
+    ] = None,
+    insecure_no_sandbox: InsecureOption = False,
+) -> None:
+    """Serve the sandbox over gRPC until SIGTERM or SIGINT.
+
+    Serves crucible.sandbox.v1.SandboxService with gRPC health checking and reflection, prints
+    "listening on HOST:PORT" to stdout once bound, and logs one JSON line per request to stderr.
+    """
+    mode = resolve_isolation(isolation, insecure_no_sandbox)
+    try:
+        config = EngineConfig(
+            isolation=mode, max_queue=max_queue, **({} if workers is None else {"workers": workers})
+        )
+        options = ServerOptions(
+            grace_period_s=grace_period, max_concurrent_rpcs=max_concurrent_rpcs
+        )
+    except ValidationError as exc:
+        fail(ExitCode.BAD_INPUT, describe_validation_error(exc))
+    configure_json_logging()
+
+    def announce(bound: str) -> None:
+        typer.echo(f"listening on {bound}")  # stdout, for scripts that started us on port 0
+
+    try:
+        asyncio.run(serve(address, config, options, on_started=announce))
+    except RuntimeError as exc:  # no jail on this host, or the address cannot be bound
+        fail(ExitCode.UNAVAILABLE, f"cannot serve on {address}: {exc}")
+
+
+@app.command("languages", epilog=EXIT_CODES_HELP)
+def languages_command(
+    server: Annotated[
+        str | None,
+        typer.Option(
+            metavar="ADDRESS", help="Ask this server (default: this installation's engine)."
+        ),
+    ] = None,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print a JSON array of languages.")
+    ] = False,
+    timeout: Annotated[
+        float, typer.Option(metavar="S", help="Seconds to wait for the server.")
+    ] = 10.0,
+) -> None:
+    """List the languages a sandbox runs and which verdict fields each fills."""
+    languages = _remote_languages(server, timeout) if server else _local_languages()
+    if json_output:
+        typer.echo(json.dumps([language.model_dump(mode="json") for language in languages]))
+    else:
+        print_languages(Console(), languages)
+
+
+def _remote_languages(server: str, timeout: float) -> list[Language]:
+    try:
+        with SandboxClient(server) as client:
+            return client.languages(timeout=timeout)
+    except SandboxError as exc:
+        fail(ExitCode.UNAVAILABLE, f"server {server}: {exc}")
+
+
+def _local_languages() -> list[Language]:
+    # Listing runs nothing, so the engine needs no jail here.
+    engine = Engine(EngineConfig(workers=1, isolation="none"))
+    try:
+        return engine.languages()
+    finally:
+        asyncio.run(engine.close())

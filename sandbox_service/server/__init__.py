@@ -1,0 +1,12 @@
+"""The gRPC face of the sandbox: a thin servicer over the engine, and a bounded server."""
+
+from sandbox_service.server.app import RunningServer, ServerOptions, serve, start_server
+from sandbox_service.server.servicer import SandboxServicer
+
+__all__ = [
+    "RunningServer",
+    "SandboxServicer",
+    "ServerOptions",
+    "serve",
+    "start_server",
+]

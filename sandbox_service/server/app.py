@@ -1,0 +1,152 @@
+"""Building, running and stopping the gRPC server; kept apart from the servicer so tests can host
+a server on any engine and ``serve`` stays a thin process entry point.
+
+Back-pressure is part of correctness (a sandbox that hangs under load is worse than one that says
+"busy"), so every queue is bounded: the engine's queue answers RESOURCE_EXHAUSTED through
+``EngineBusy``, and gRPC's ``maximum_concurrent_rpcs`` answers RESOURCE_EXHAUSTED for RPCs beyond
+what the engine can hold plus a little headroom for health checks and listings.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import grpc
+from crucible.sandbox.v1 import sandbox_pb2_grpc as pb_grpc
+from grpc_health.v1 import health as grpc_health
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+from pydantic import BaseModel, ConfigDict, Field
+
+from sandbox_service.engine import Engine, EngineConfig
+from sandbox_service.server.servicer import SandboxServicer
+from sandbox_service.wire import SERVICE_NAME
+
+logger = logging.getLogger("crucible.sandbox.server")
+
+# RPCs allowed beyond the engine's workers + queue: health checks, ListLanguages, batch streams.
+_HEADROOM_RPCS = 32
+
+
+class ServerOptions(BaseModel):
+    """How the gRPC server bounds its work and stops; the engine's own knobs are EngineConfig."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    max_concurrent_rpcs: Annotated[int, Field(ge=1)] | None = Field(
+        default=None,
+        description="RPCs served at once; beyond it gRPC answers RESOURCE_EXHAUSTED. "
+        f"None = the engine's workers + max_queue + {_HEADROOM_RPCS}.",
+    )
+    max_message_bytes: Annotated[int, Field(ge=4 << 20, le=2**31 - 1)] = Field(
+        default=64 << 20,
+        description="Largest request or response message; gRPC's 4 MiB default is too small "
+        "for stdio tests with large inputs.",
+    )
+    grace_period_s: Annotated[float, Field(ge=0)] = Field(
+        default=10.0,
+        description="On shutdown, how long in-flight RPCs may finish before they are cancelled "
+        "(their programs killed, their callers told CANCELLED).",
+    )
+    batch_concurrency: Annotated[int, Field(ge=1)] | None = Field(
+        default=None,
+        description="Programs one ExecuteBatch stream runs at once. None = the engine's workers, "
+        "so one stream keeps every worker busy without filling the queue other callers share.",
+    )
+
+
+@dataclass(frozen=True)
+class RunningServer:
+    """A started server: where it listens and how to stop it."""
+
+    server: Any  # grpc.aio.Server (grpc ships no type information)
+    health: Any  # grpc_health.aio.HealthServicer
+    address: str
+
+    async def stop(self, grace_period_s: float) -> None:
+        """Report NOT_SERVING (load balancers drain), refuse new RPCs, let in-flight ones finish
+        for ``grace_period_s``, then cancel the rest (which kills their programs)."""
+        await self.health.enter_graceful_shutdown()
+        await self.server.stop(grace_period_s)
+
+
+async def start_server(
+    engine: Engine, address: str, options: ServerOptions | None = None
+) -> RunningServer:
+    """Start serving ``engine`` on ``address`` (``host:port``, port 0 picking a free port, or
+    ``unix:PATH``).
+
+    Raises RuntimeError when the address cannot be bound.
+    """
+    options = options or ServerOptions()
+    config = engine.config
+    server = grpc.aio.server(
+        options=[
+            ("grpc.max_receive_message_length", options.max_message_bytes),
+            ("grpc.max_send_message_length", options.max_message_bytes),
+            ("grpc.so_reuseport", 0),  # a second server on a busy port must fail, not share it
+        ],
+        maximum_concurrent_rpcs=options.max_concurrent_rpcs
+        or config.workers + config.max_queue + _HEADROOM_RPCS,
+    )
+    servicer = SandboxServicer(engine, options.batch_concurrency or config.workers)
+    # generated code is untyped
+    pb_grpc.add_SandboxServiceServicer_to_server(servicer, server)  # type: ignore[no-untyped-call]
+
+    health = grpc_health.aio.HealthServicer()
+    for service in ("", SERVICE_NAME):
+        await health.set(service, health_pb2.HealthCheckResponse.SERVING)
+    health_pb2_grpc.add_HealthServicer_to_server(health, server)
+
+    services = (SERVICE_NAME, grpc_health.SERVICE_NAME, reflection.SERVICE_NAME)
+    reflection.enable_server_reflection(services, server)
+    port = server.add_insecure_port(address)
+    await server.start()
+    if address.startswith("unix"):  # a socket path: nothing to fill in
+        return RunningServer(server=server, health=health, address=address)
+    host = address.rsplit(":", 1)[0]
+    return RunningServer(server=server, health=health, address=f"{host}:{port}")
+
+
+async def serve(
+    address: str,
+    engine_config: EngineConfig,
+    options: ServerOptions | None = None,
+    on_started: Callable[[str], None] | None = None,
+) -> None:
+    """Run a server until SIGTERM or SIGINT, then stop it gracefully and close the engine.
+
+    ``on_started`` receives the bound address (useful with port 0). In-flight requests either
+    finish within the grace period or are cancelled, so every caller gets an answer or a status.
+    """
+    options = options or ServerOptions()
+    engine = Engine(engine_config)
+    try:
+        await engine.start()  # warm pooled workers before the first caller waits on them
+        running = await start_server(engine, address, options)
+        logger.info("serving", extra={"fields": {"address": running.address}})
+        if on_started is not None:
+            on_started(running.address)
+        await _wait_for_signal(signal.SIGTERM, signal.SIGINT)
+        logger.info("shutting down", extra={"fields": {"grace_period_s": options.grace_period_s}})
+        await running.stop(options.grace_period_s)
+    finally:
+        await engine.close()
+    logger.info("stopped")
+
+
+async def _wait_for_signal(*signals: signal.Signals) -> None:
+    loop = asyncio.get_running_loop()
+    received = asyncio.Event()
+    for signum in signals:
+        loop.add_signal_handler(signum, received.set)
+    try:
+        await received.wait()
+    finally:
+        for signum in signals:
+            loop.remove_signal_handler(signum)

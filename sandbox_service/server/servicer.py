@@ -1,0 +1,179 @@
+"""The gRPC servicer: validate with :mod:`sandbox_service.wire`, run on the engine, map failures
+to canonical status codes. No execution logic lives here.
+
+Cancellation is the engine's contract ("cancelling the awaiting task kills the program"), so the
+servicer awaits the engine directly in the RPC's task: grpc.aio cancels that task when the client
+cancels or its deadline passes, and the program dies with it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any, NoReturn
+
+import grpc
+from crucible.sandbox.v1 import sandbox_pb2 as pb
+from crucible.sandbox.v1 import sandbox_pb2_grpc as pb_grpc
+
+from sandbox_service import wire
+from sandbox_service.engine import Engine, EngineBusy, RequestRejected
+
+logger = logging.getLogger("crucible.sandbox.server")
+
+
+@dataclass(frozen=True)
+class _Failure:
+    """Why a request has no verdict, as a canonical status."""
+
+    code: grpc.StatusCode
+    message: str
+
+
+class SandboxServicer(pb_grpc.SandboxServiceServicer):
+    """Serves ``crucible.sandbox.v1.SandboxService`` from one :class:`Engine`.
+
+    ``batch_concurrency`` bounds the programs one ExecuteBatch stream has in the engine at once;
+    while they run, the servicer stops reading the stream, so HTTP/2 flow control pushes back on
+    the client instead of the server buffering an unbounded batch.
+    """
+
+    def __init__(self, engine: Engine, batch_concurrency: int) -> None:
+        if batch_concurrency < 1:
+            raise ValueError(f"batch_concurrency must be at least 1, got {batch_concurrency}")
+        self._engine = engine
+        self._batch_concurrency = batch_concurrency
+
+    async def Execute(  # noqa: N802 (the proto's rpc name)
+        self, request: pb.ExecuteRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ExecuteResponse:
+        outcome = await self._run("Execute", request, context)
+        if isinstance(outcome, _Failure):
+            await _abort(context, outcome)
+        return outcome
+
+    async def ExecuteBatch(  # noqa: N802
+        self,
+        request_iterator: AsyncIterator[pb.ExecuteBatchRequest],
+        context: grpc.aio.ServicerContext,
+    ) -> None:
+        """Answer every item in completion order; a failed item is an answer, not the end.
+
+        A slot of ``batch_concurrency`` is held from reading an item until its answer is written.
+        When the stream ends early (client cancellation, deadline, server shutdown) the
+        ``finally`` cancels every item still running, which kills its program.
+        """
+        answers: asyncio.Queue[pb.ExecuteBatchResponse | None] = asyncio.Queue()
+        slots = asyncio.Semaphore(self._batch_concurrency)
+        running: set[asyncio.Task[None]] = set()
+
+        async def answer(item: pb.ExecuteBatchRequest) -> None:
+            answers.put_nowait(await self._batch_item(item, context))
+
+        async def feed() -> None:
+            try:
+                async for item in request_iterator:
+                    await slots.acquire()
+                    task = asyncio.create_task(answer(item))
+                    running.add(task)
+                    task.add_done_callback(running.discard)
+                await asyncio.gather(*running)
+            finally:
+                answers.put_nowait(None)  # ends the writer, also when reading failed
+
+        feeder = asyncio.create_task(feed())
+        try:
+            while (reply := await answers.get()) is not None:
+                await context.write(reply)
+                slots.release()
+            await feeder  # re-raises a failure to read the request stream
+        finally:
+            for task in (feeder, *running):
+                task.cancel()
+            await asyncio.gather(feeder, *running, return_exceptions=True)
+
+    async def ListLanguages(  # noqa: N802
+        self, request: pb.ListLanguagesRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListLanguagesResponse:
+        return wire.languages_to_proto(self._engine.languages())
+
+    async def _batch_item(
+        self, item: pb.ExecuteBatchRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ExecuteBatchResponse:
+        request_id = item.request.request_id
+        if not item.HasField("request"):
+            outcome: pb.ExecuteResponse | _Failure = _Failure(
+                grpc.StatusCode.INVALID_ARGUMENT, "request is not set"
+            )
+        else:
+            outcome = await self._run("ExecuteBatch", item.request, context)
+        if isinstance(outcome, _Failure):
+            error = pb.ItemError(code=outcome.code.name, message=outcome.message)
+            return pb.ExecuteBatchResponse(request_id=request_id, error=error)
+        return pb.ExecuteBatchResponse(request_id=request_id, response=outcome)
+
+    async def _run(
+        self, method: str, message: pb.ExecuteRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ExecuteResponse | _Failure:
+        """Run one request; log one line about it however it ends (cancellation included)."""
+        started = time.perf_counter()
+        outcome: pb.ExecuteResponse | _Failure | None = None
+        try:
+            outcome = await self._execute(message)
+            return outcome
+        finally:
+            _log_request(method, message, outcome, started, context)
+
+    async def _execute(self, message: pb.ExecuteRequest) -> pb.ExecuteResponse | _Failure:
+        try:
+            verdict = await self._engine.execute(wire.request_from_proto(message))
+        except (wire.InvalidRequest, RequestRejected) as exc:
+            return _Failure(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+        except EngineBusy as exc:
+            return _Failure(
+                grpc.StatusCode.RESOURCE_EXHAUSTED,
+                str(exc) or "the execution queue is full; retry later",
+            )
+        except Exception:  # a bug: keep serving, tell the caller, keep the traceback in the log
+            logger.exception("engine failed", extra={"fields": {"request_id": message.request_id}})
+            return _Failure(grpc.StatusCode.INTERNAL, "the sandbox failed; see the server log")
+        return wire.response_to_proto(verdict)
+
+
+async def _abort(context: grpc.aio.ServicerContext, failure: _Failure) -> NoReturn:
+    await context.abort(failure.code, failure.message)
+    raise AssertionError("ServicerContext.abort returned instead of raising")
+
+
+def _log_request(
+    method: str,
+    message: pb.ExecuteRequest,
+    outcome: pb.ExecuteResponse | _Failure | None,
+    started: float,
+    context: grpc.aio.ServicerContext,
+) -> None:
+    fields: dict[str, Any] = {
+        "event": "request",
+        "method": method,
+        "request_id": message.request_id,
+        "language": message.language,
+        "test_count": len(message.tests),
+        "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+        "peer": context.peer(),
+    }
+    if isinstance(outcome, pb.ExecuteResponse):
+        fields["code"] = grpc.StatusCode.OK.name
+        fields["status"] = pb.Verdict.Status.Name(outcome.status)
+        fields["cpu_time_ms"] = outcome.cpu_time_ms
+        fields["wall_time_ms"] = outcome.wall_time_ms
+    elif isinstance(outcome, _Failure):
+        fields["code"] = outcome.code.name
+        fields["error"] = outcome.message
+    else:  # the task was cancelled: by the client, or by its deadline
+        remaining = context.time_remaining()
+        expired = remaining is not None and remaining <= 0
+        fields["code"] = "DEADLINE_EXCEEDED" if expired else "CANCELLED"
+    logger.info("request finished", extra={"fields": fields})
