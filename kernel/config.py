@@ -118,7 +118,9 @@ def apply_overrides(data: dict[str, Any], overrides: Sequence[str], source: str)
             value = float(value)  # YAML 1.1 reads "1e-5" as a string; on a command line it is not
         node = data
         for depth, part in enumerate(parts[:-1]):
-            child = node.setdefault(part, {})
+            child = node.get(part)
+            if child is None:  # absent, or an optional section left null: start it empty
+                child = node[part] = {}
             if not isinstance(child, dict):
                 where = ".".join(parts[: depth + 1])
                 raise ConfigError(

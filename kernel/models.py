@@ -35,10 +35,10 @@ if TYPE_CHECKING:
     from typing import TypeAlias
 
     import torch
-    from peft import PeftModel
+    from peft import PeftModelForCausalLM
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-    CausalLM: TypeAlias = PreTrainedModel | PeftModel
+    CausalLM: TypeAlias = PreTrainedModel | PeftModelForCausalLM
     """What :func:`load_model` returns: a transformers model, or a peft wrapper of one (LoRA)."""
 
 __all__ = [
@@ -136,7 +136,7 @@ def load_model(cfg: ModelConfig) -> tuple[CausalLM, PreTrainedTokenizerBase]:
     torch.nn.Module.train(model, False)
     if cfg.lora is None:
         return model, tokenizer
-    from peft import LoraConfig, PeftModel, get_peft_model
+    from peft import LoraConfig, PeftModelForCausalLM, get_peft_model
 
     lora = LoraConfig(
         r=cfg.lora.r,
@@ -148,8 +148,8 @@ def load_model(cfg: ModelConfig) -> tuple[CausalLM, PreTrainedTokenizerBase]:
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(cfg.seed)
         adapted = get_peft_model(model, lora)
-    if not isinstance(adapted, PeftModel):
-        raise TypeError(f"peft returned {type(adapted).__name__}, expected a PeftModel")
+    if not isinstance(adapted, PeftModelForCausalLM):
+        raise TypeError(f"peft returned {type(adapted).__name__}, expected a PeftModelForCausalLM")
     torch.nn.Module.train(adapted, False)
     return adapted, tokenizer
 
