@@ -21,6 +21,7 @@ from typing import Any
 
 import torch
 from pydantic import BaseModel
+from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from kernel.checkpoint import (
@@ -290,6 +291,7 @@ class Trainer:
             TextColumn("{task.completed}/{task.total}"),
             TextColumn("{task.fields[stats]}"),
             TimeElapsedColumn(),
+            console=Console(stderr=True),
             disable=not self.show_progress,
         )
         try:

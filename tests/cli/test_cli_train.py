@@ -1,0 +1,137 @@
+"""`crucible train`, `crucible eval` and `crucible methods` as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+CRUCIBLE = str(Path(sys.executable).with_name("crucible"))
+
+
+def run(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [CRUCIBLE, *args], capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+def test_methods_lists_the_installed_plugins_as_json() -> None:
+    result = run("methods", "--json")
+    assert result.returncode == 0, result.stderr
+    rows = {row["name"]: row for row in json.loads(result.stdout)}
+    assert rows["grpo"]["target"] == "methods.grpo:GRPO"
+    assert rows["grpo"]["status"] == "ok"
+    assert "reward" in rows["grpo"]["settings"]
+
+
+def test_print_config_shows_every_section_with_defaults() -> None:
+    result = run("train", "--config", "configs/demo.yaml", "--print-config")
+    assert result.returncode == 0, result.stderr
+    for section in ("model:", "sampling:", "trainer:", "sandbox:", "data:", "warm_start:"):
+        assert section in result.stdout
+    assert "name_or_path: tiny" in result.stdout
+
+
+def test_unknown_config_key_is_bad_input_naming_the_key(tmp_path: Path) -> None:
+    config = tmp_path / "bad.yaml"
+    config.write_text("trainer:\n  lrr: 0.1\n")
+    result = run("train", "--config", str(config), "--print-config")
+    assert result.returncode == 2
+    assert "trainer.lrr" in result.stderr
+
+
+def test_unknown_method_setting_is_bad_input_naming_the_key() -> None:
+    result = run("train", "--method", "grpo", "--set", "method.rewrd=coarse", "--print-config")
+    assert result.returncode == 2
+    assert "method.rewrd" in result.stderr
+
+
+def test_unknown_method_lists_the_installed_ones() -> None:
+    result = run("train", "--method", "nope", "--print-config")
+    assert result.returncode == 2
+    assert "grpo" in result.stderr
+
+
+def test_eval_rejects_bad_k() -> None:
+    result = run("eval", "--model", "tiny", "--k", "0,x")
+    assert result.returncode == 2
+    assert "--k" in result.stderr
+
+
+@pytest.mark.slow
+def test_eval_reports_pass_at_k_and_writes_per_task_rows(tmp_path: Path) -> None:
+    rows = tmp_path / "rows.jsonl"
+    result = run(
+        "eval",
+        "--model",
+        "tiny",
+        "--dataset",
+        "crucible-basic",
+        "--split",
+        "test",
+        "--limit",
+        "3",
+        "--n",
+        "2",
+        "--k",
+        "1,2",
+        "--max-new-tokens",
+        "16",
+        "--refine-rounds",
+        "1",
+        "--output",
+        str(rows),
+        "--json",
+    )
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert {"pass@1", "pass@2", "pass@1_round1", "statuses", "error_subtypes"} <= set(summary)
+    assert sum(summary["statuses"].values()) == 6
+    lines = [json.loads(line) for line in rows.read_text().splitlines()]
+    assert [line["n"] for line in lines] == [2, 2, 2]
+
+
+@pytest.mark.slow
+def test_train_then_resume_from_the_command_line(tmp_path: Path) -> None:
+    common = [
+        "train",
+        "--config",
+        "configs/demo.yaml",
+        "--output-dir",
+        str(tmp_path / "run"),
+        "--set",
+        "warm_start.sft_epochs=2",
+        "--set",
+        "trainer.batch_prompts=2",
+        "--set",
+        "sampling.n=2",
+        "--set",
+        "sampling.max_new_tokens=12",
+        "--set",
+        "data.max_eval_tasks=3",
+        "--set",
+        "data.eval_samples=2",
+        "--set",
+        "data.eval_k=[1,2]",
+        "--set",
+        "trainer.checkpoint_every=1",
+        "--set",
+        "trainer.eval_every=0",
+        "--json",
+    ]
+    first = run(*common, "--set", "trainer.steps=1")
+    assert first.returncode == 0, first.stderr
+    resumed = run(*common, "--set", "trainer.steps=2", "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    summary = json.loads(resumed.stdout)
+    assert summary["steps"] == 2
+    assert summary["before"] == json.loads(first.stdout)["before"]
+    steps = [
+        json.loads(line)["step"]
+        for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()
+    ]
+    assert steps == [1, 2]
+    assert (tmp_path / "run" / "training_curves.png").stat().st_size > 10_000
