@@ -1,0 +1,160 @@
+"""GRPO: advantages and loss on hand-computed numbers, and the kernel-step choice pinned."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import torch
+
+from kernel.plugin import MethodContext, Rollout
+from methods.grpo import GRPO
+from methods.grpo.config import GRPOConfig
+from methods.grpo.loss import group_advantages, policy_loss
+from sandbox_service.models import Status
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+# --------------------------------------------------------------------------------- advantages
+
+
+def test_group_advantages_centre_each_group_without_scaling() -> None:
+    # group 0: rewards 1, -0.3 (mean 0.35); group 1: -0.6, -1 (mean -0.8); interleaved on purpose
+    rewards = [1.0, -0.6, -0.3, -1.0]
+    groups = [0, 1, 0, 1]
+    advantages = group_advantages(rewards, groups, scale=False, epsilon=1e-4)
+    assert advantages == pytest.approx([0.65, 0.2, -0.65, -0.2])
+
+
+def test_group_advantages_divide_by_the_group_population_std_plus_epsilon() -> None:
+    rewards = [1.0, -0.6, -0.3, -1.0]
+    groups = [0, 1, 0, 1]
+    # population std: group 0 = 0.65, group 1 = 0.2
+    advantages = group_advantages(rewards, groups, scale=True, epsilon=1e-4)
+    assert advantages == pytest.approx(
+        [0.65 / 0.6501, 0.2 / 0.2001, -0.65 / 0.6501, -0.2 / 0.2001], rel=1e-9
+    )
+
+
+@pytest.mark.parametrize("scale", [True, False])
+def test_a_group_of_identical_rewards_gets_zero_advantages(scale: bool) -> None:
+    advantages = group_advantages(
+        [-0.3, -0.3, -0.3, 1.0, -1.0], [7, 7, 7, 8, 8], scale=scale, epsilon=1e-4
+    )
+    assert advantages[:3] == [0.0, 0.0, 0.0]
+    assert advantages[3] > 0 > advantages[4]
+
+
+# ------------------------------------------------------------------------------------- loss
+
+
+def test_policy_loss_token_normalisation_averages_over_all_tokens() -> None:
+    logprobs = [torch.tensor([-1.0, -2.0]), torch.tensor([-3.0])]
+    # terms: -1 * [-1, -2] = [1, 2]; -(-2) * [-3] = [-6]; token mean = (1 + 2 - 6) / 3
+    assert float(policy_loss(logprobs, [1.0, -2.0], "token")) == pytest.approx(-1.0)
+
+
+def test_policy_loss_sequence_normalisation_averages_per_completion_first() -> None:
+    logprobs = [torch.tensor([-1.0, -2.0]), torch.tensor([-3.0])]
+    # per completion: mean(1, 2) = 1.5 and -6; then (1.5 - 6) / 2
+    assert float(policy_loss(logprobs, [1.0, -2.0], "sequence")) == pytest.approx(-2.25)
+
+
+@pytest.mark.parametrize("normalization", ["token", "sequence"])
+@pytest.mark.parametrize("advantage", [1.0, -1.0])
+def test_a_descent_step_moves_log_prob_in_the_advantages_direction(
+    normalization: str, advantage: float
+) -> None:
+    logits = torch.zeros(3, requires_grad=True)
+    before = float(torch.log_softmax(logits.detach(), -1)[0])
+    loss = policy_loss([torch.log_softmax(logits, -1)[:1]], [advantage], normalization)
+    loss.backward()
+    assert logits.grad is not None
+    with torch.no_grad():
+        logits -= 0.1 * logits.grad
+    after = float(torch.log_softmax(logits.detach(), -1)[0])
+    assert (after - before) * advantage > 0
+
+
+# ------------------------------------------------------------------------ the plugin on a model
+
+
+def test_score_groups_rollouts_by_query(
+    make_rollouts: Callable[..., list[Rollout]], context: MethodContext
+) -> None:
+    rollouts = make_rollouts(
+        [
+            [(Status.PASSED, 1.0), (Status.WRONG_ANSWER, 0.0)],
+            [(Status.RUNTIME_ERROR, 0.0), (Status.COMPILE_ERROR, 0.0)],
+        ]
+    )
+    method = GRPO(GRPOConfig(reward="coarse", scale_rewards=False), context)
+    scores = method.score(rollouts)
+    assert [s.reward for s in scores] == [1.0, -0.3, -0.6, -1.0]
+    assert [s.advantage for s in scores] == pytest.approx([0.65, -0.65, 0.2, -0.2])
+
+
+@pytest.mark.parametrize("normalization", ["token", "sequence"])
+def test_loss_is_minus_mean_advantage_times_logprob_through_kernel_policy(
+    normalization: str,
+    make_rollouts: Callable[..., list[Rollout]],
+    context: MethodContext,
+    token_logprobs: Callable[[Rollout], torch.Tensor],
+) -> None:
+    """The pinned choice: GRPO's loss is the kernel's own policy-gradient step, -mean(A log π),
+    computed from kernel.policy's forward pass, not trl's GRPOTrainer."""
+    rollouts = make_rollouts(
+        [
+            [(Status.PASSED, 1.0), (Status.WRONG_ANSWER, 0.5), (Status.COMPILE_ERROR, 0.0)],
+            [(Status.RUNTIME_ERROR, 0.0), (Status.WRONG_ANSWER, 0.0), (Status.PASSED, 1.0)],
+        ]
+    )
+    method = GRPO(GRPOConfig(loss_normalization=normalization), context)
+    scores = method.score(rollouts)
+    output = method.loss(rollouts, scores)
+
+    advantages = [score.advantage for score in scores]
+    assert all(a is not None and a != 0.0 for a in advantages)
+    terms = [-a * token_logprobs(r) for a, r in zip(advantages, rollouts, strict=True)]
+    if normalization == "token":
+        expected = torch.cat(terms).sum() / sum(t.numel() for t in terms)
+    else:
+        expected = torch.stack([t.mean() for t in terms]).mean()
+    assert float(output.loss.detach()) == pytest.approx(float(expected), abs=1e-5)
+    assert output.loss.requires_grad
+    assert output.metrics["advantage_nonzero_frac"] == 1.0
+
+
+def _imported_modules(path: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+    return names
+
+
+def test_grpo_does_not_import_trl() -> None:
+    files = sorted((ROOT / "methods" / "grpo").glob("*.py"))
+    assert {f.name for f in files} >= {"plugin.py", "loss.py", "config.py"}
+    imported = set().union(*(_imported_modules(f) for f in files))
+    assert not {name for name in imported if name.split(".")[0] == "trl"}
+    assert "kernel.policy" in imported
+
+
+@pytest.mark.slow  # a fresh interpreter imports torch and transformers (~6 s)
+def test_loading_the_grpo_plugin_does_not_load_trl() -> None:
+    probe = (
+        "import sys; from kernel.registry import load_method; load_method('grpo'); "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'trl'))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"
