@@ -9,6 +9,7 @@ FROM python:3.11-slim-bookworm
 
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libnl-route-3-200 \
+      gcc g++ binutils libc6-dev default-jdk-headless nodejs rustc golang \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /opt/crucible

@@ -8,6 +8,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMPS := .stamps
 APT_PACKAGES := libnl-route-3-200
+# Toolchains of the sandbox's other languages (docs/languages.md): C, C++, Java, Node.js, Rust, Go.
+APT_PACKAGES += gcc g++ binutils libc6-dev default-jdk-headless nodejs rustc golang
 TORCH := torch==2.13.0
 PYTEST_ARGS ?=
 

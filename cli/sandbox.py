@@ -22,7 +22,7 @@ from cli.render import print_languages
 from sandbox_service.client import SandboxClient, SandboxError
 from sandbox_service.engine import Engine, EngineConfig
 from sandbox_service.models import Language
-from sandbox_service.server import ServerOptions, serve
+from sandbox_service.server import RunningServer, ServerOptions, serve
 from sandbox_service.server.logs import configure_json_logging
 from sandbox_service.wire import describe_validation_error
 
@@ -67,12 +67,24 @@ def serve_command(
             show_default=False,
         ),
     ] = None,
+    metrics_address: Annotated[
+        str | None,
+        typer.Option(
+            metavar="HOST:PORT",
+            help="Also serve Prometheus metrics over HTTP here, e.g. 127.0.0.1:9464 (port 0 "
+            "picks a free port): requests by RPC and status code, verdicts by status, queue "
+            "depth, programs in flight, workers, worker restarts, a latency histogram.",
+            show_default=False,
+        ),
+    ] = None,
     insecure_no_sandbox: InsecureOption = False,
 ) -> None:
     """Serve the sandbox over gRPC until SIGTERM or SIGINT.
 
     Serves crucible.sandbox.v1.SandboxService with gRPC health checking and reflection, prints
-    "listening on HOST:PORT" to stdout once bound, and logs one JSON line per request to stderr.
+    "listening on HOST:PORT" to stdout once bound (and "metrics on URL" with
+    --metrics-address), and logs one JSON line per request to stderr (request_id, method,
+    code, status, duration_ms).
     """
     mode = resolve_isolation(isolation, insecure_no_sandbox)
     try:
@@ -80,18 +92,23 @@ def serve_command(
             isolation=mode, max_queue=max_queue, **({} if workers is None else {"workers": workers})
         )
         options = ServerOptions(
-            grace_period_s=grace_period, max_concurrent_rpcs=max_concurrent_rpcs
+            grace_period_s=grace_period,
+            max_concurrent_rpcs=max_concurrent_rpcs,
+            metrics_address=metrics_address,
         )
     except ValidationError as exc:
         fail(ExitCode.BAD_INPUT, describe_validation_error(exc))
     configure_json_logging()
 
-    def announce(bound: str) -> None:
-        typer.echo(f"listening on {bound}")  # stdout, for scripts that started us on port 0
+    def announce(running: RunningServer) -> None:
+        # stdout, for scripts that started us on port 0
+        typer.echo(f"listening on {running.address}")
+        if running.metrics_endpoint is not None:
+            typer.echo(f"metrics on {running.metrics_endpoint.url}")
 
     try:
         asyncio.run(serve(address, config, options, on_started=announce))
-    except RuntimeError as exc:  # no jail on this host, or the address cannot be bound
+    except RuntimeError as exc:  # no jail on this host, or an address cannot be bound
         fail(ExitCode.UNAVAILABLE, f"cannot serve on {address}: {exc}")
 
 

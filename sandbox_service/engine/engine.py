@@ -13,9 +13,10 @@ import os
 import shutil
 import tempfile
 import time
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from sandbox_service.engine import python_runner as py
 from sandbox_service.engine.harness_process import (
@@ -24,13 +25,16 @@ from sandbox_service.engine.harness_process import (
     remove_stale_cgroups,
 )
 from sandbox_service.engine.jail import (
+    CGROUP_PARENT,
     HARNESS_MEMORY_BYTES,
     JailSpec,
     cgroup_layout,
+    check_cgroup_parent,
     nsjail_argv,
     nsjail_binary,
 )
-from sandbox_service.engine.pool import WorkerPool
+from sandbox_service.engine.languages import NativeRunner, UnsupportedTest
+from sandbox_service.engine.pool import RESTART_REASONS, RestartReason, WorkerPool
 from sandbox_service.engine.verdict import build_response, uniform_results
 from sandbox_service.models import (
     ErrorInfo,
@@ -87,6 +91,24 @@ class EngineConfig(BaseModel):
         ),
         description="Limits used for fields a request leaves unset (RLTF uses a 4 s limit).",
     )
+    cgroup_parent: Annotated[str, AfterValidator(check_cgroup_parent)] = Field(
+        default_factory=lambda: os.environ.get("CRUCIBLE_CGROUP_PARENT", CGROUP_PARENT),
+        validate_default=True,  # the environment's value is checked like a given one
+        description="cgroup (v1) under which every jail gets its groups, e.g. 'crucible' or "
+        "'crucible/server-2'; default $CRUCIBLE_CGROUP_PARENT or 'crucible'. Separate parents "
+        "keep the jails of several servers on one host apart.",
+    )
+
+
+@dataclass(frozen=True)
+class EngineStats:
+    """What the engine is doing now, for metrics; safe to take from any thread."""
+
+    workers: int
+    running: int
+    queued: int
+    pool_workers_alive: int
+    worker_restarts: dict[str, int]
 
 
 class Engine:
@@ -97,17 +119,33 @@ class Engine:
         if config.isolation != "none":
             nsjail_binary()
             cgroup_layout()
-            remove_stale_cgroups()
+            remove_stale_cgroups(config.cgroup_parent)
         self._runtime = py.python_runtime()
+        self._native = NativeRunner(config.isolation, config.cgroup_parent)
         self._slots: asyncio.Semaphore | None = None
         self._admitted = 0
+        self._running = 0
         self._pool = (
-            WorkerPool(config.workers, self._pooled_argv) if config.isolation == "pooled" else None
+            WorkerPool(config.workers, self._pooled_argv, config.cgroup_parent)
+            if config.isolation == "pooled"
+            else None
         )
 
     def languages(self) -> list[Language]:
         """Every language this engine runs, sorted by name."""
-        return [py.python_language()]
+        languages = [py.python_language(), *self._native.languages()]
+        return sorted(languages, key=lambda language: language.name)
+
+    def stats(self) -> EngineStats:
+        """Running and queued requests, live pooled workers and their replacements by reason."""
+        pool = self._pool
+        return EngineStats(
+            workers=self.config.workers,
+            running=self._running,
+            queued=max(0, self._admitted - self._running),
+            pool_workers_alive=pool.alive if pool is not None else 0,
+            worker_restarts={} if pool is None else {r: pool.restarts[r] for r in RESTART_REASONS},
+        )
 
     async def start(self) -> None:
         """Warm the pooled workers now rather than on the first request."""
@@ -128,14 +166,19 @@ class Engine:
         failure is reported inside the verdict (SANDBOX_ERROR). Cancelling the awaiting task
         kills the program."""
         limits = self._check(request)
+        native = self._native.runs(request.language)
+        job: dict[str, Any] = {}
         try:
-            job = py.build_job(
-                request,
-                limits,
-                workdir=py.JAIL_WORKDIR,
-                ask_continue=request.stop_on_first_failure,
-            )
-        except py.InvalidTest as exc:
+            if native:
+                self._native.check(request)
+            else:
+                job = py.build_job(
+                    request,
+                    limits,
+                    workdir=py.JAIL_WORKDIR,
+                    ask_continue=request.stop_on_first_failure,
+                )
+        except (py.InvalidTest, UnsupportedTest) as exc:
             raise RequestRejected(str(exc)) from None
         if self._admitted >= self.config.workers + self.config.max_queue:
             raise EngineBusy(
@@ -147,7 +190,13 @@ class Engine:
         self._admitted += 1
         try:
             async with self._slots:
-                return await self._run(request, limits, job)
+                self._running += 1
+                try:
+                    if native:
+                        return await self._native.execute(request, limits)
+                    return await self._run(request, limits, job)
+                finally:
+                    self._running -= 1
         finally:
             self._admitted -= 1
 
@@ -159,6 +208,7 @@ class Engine:
             readonly_binds=self._runtime.jail_binds(),
             memory_bytes=self.config.default_limits.memory_limit_bytes + HARNESS_MEMORY_BYTES,
             wall_time_s=0,
+            cgroup_parent=self.config.cgroup_parent,
         )
         return nsjail_argv(spec)
 
@@ -176,6 +226,7 @@ class Engine:
             readonly_binds=self._runtime.jail_binds(),
             memory_bytes=limits.memory_limit_bytes + HARNESS_MEMORY_BYTES,
             wall_time_s=py.jail_wall_seconds(request, limits),
+            cgroup_parent=self.config.cgroup_parent,
         )
         return await HarnessProcess.start(nsjail_argv(spec))
 
@@ -191,7 +242,13 @@ class Engine:
         deadline = py.jail_wall_seconds(request, limits) + 5
         finished = False
         if self._pool is not None:
-            worker = await self._pool.acquire()
+            try:  # a worker is normally free; only a pool that cannot respawn makes one wait
+                async with asyncio.timeout(deadline):
+                    worker = await self._pool.acquire()
+            except TimeoutError:
+                raise HarnessCrashed(f"no pooled worker was ready within {deadline} s") from None
+            # Why the worker's state is unknown if the job does not finish: set on each path out.
+            reason: RestartReason = "cancelled"
             try:
                 worker.set_memory_limit(limits.memory_limit_bytes + HARNESS_MEMORY_BYTES)
                 async with asyncio.timeout(deadline):
@@ -199,12 +256,16 @@ class Engine:
                 finished = True
                 return results
             except TimeoutError:
+                reason = "stuck"
                 raise HarnessCrashed(f"the worker did not finish within {deadline} s") from None
+            except Exception:
+                reason = "crashed"
+                raise
             finally:
                 if finished:
                     self._pool.release(worker)
                 else:
-                    self._pool.discard(worker)
+                    self._pool.discard(worker, reason)
         harness = await self._start_strict(request, limits, job)
         try:
             async with asyncio.timeout(deadline):
@@ -288,4 +349,4 @@ class Engine:
         if self._pool is not None:
             await self._pool.close()
         if self.config.isolation != "none":
-            remove_stale_cgroups()
+            remove_stale_cgroups(self.config.cgroup_parent)

@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from sandbox_service.engine.jail import CGROUP_PARENT, cgroup_layout
+from sandbox_service.engine.jail import CGROUP_PARENT, cgroup_parent_dirs
 
 # A record is at most the output limit plus the JSON around it; keep the reader's buffer above.
 STREAM_LIMIT = 1 << 30
@@ -32,6 +32,9 @@ class HarnessProcess:
     def __init__(self, process: asyncio.subprocess.Process) -> None:
         self._process = process
         self.runtime = ""
+        # Set when a job's ``done`` record says the harness found its process state altered
+        # (limits raised, guards gone): its next job could not be trusted, so the pool retires it.
+        self.retire_requested = False
 
     @classmethod
     async def start(cls, argv: list[str], cwd: str | None = None) -> HarnessProcess:
@@ -108,6 +111,7 @@ class HarnessProcess:
             record = await self._read_record()
             yield record
             if record.get("event") == "done":
+                self.retire_requested = bool(record.get("retire"))
                 return
 
     async def answer(self, keep_going: bool) -> None:
@@ -136,23 +140,23 @@ class HarnessProcess:
             await self.kill()
 
 
-def remove_stale_cgroups() -> int:
-    """Remove empty per-jail cgroups left by jails that were killed before nsjail could clean
-    up (only possible after SIGKILL). Returns how many were removed."""
+def remove_stale_cgroups(parent: str = CGROUP_PARENT) -> int:
+    """Remove the groups under ``parent`` left by jails that were killed before nsjail could
+    clean up (only possible after SIGKILL). A group named after a live process belongs to a jail
+    that is running or still being set up (maybe by another server on this host), so it is
+    kept; so is a group that still holds processes (rmdir fails). Returns how many were
+    removed."""
     try:
-        layout = cgroup_layout()
-    except RuntimeError:
+        dirs = cgroup_parent_dirs(parent)
+    except (RuntimeError, OSError):
         return 0
     removed = 0
-    mounts = {layout.memory_mount, layout.pids_mount}
-    for mount in mounts:
-        parent = Path(mount) / CGROUP_PARENT if layout.version == 1 else Path(mount)
-        for group in parent.glob("NSJAIL.*"):
-            procs = group / "cgroup.procs"
-            try:
-                if procs.exists() and not procs.read_text().strip():
-                    group.rmdir()
-                    removed += 1
-            except OSError:
+    for directory in dirs:
+        for group in directory.glob("NSJAIL.*"):
+            pid = group.name.removeprefix("NSJAIL.")
+            if pid.isdigit() and Path(f"/proc/{pid}").exists():
                 continue
+            with contextlib.suppress(OSError):
+                group.rmdir()
+                removed += 1
     return removed

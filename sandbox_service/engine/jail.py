@@ -11,6 +11,7 @@ timer; the harness kills every process of the jail after each test.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from dataclasses import dataclass, field
 from functools import cache
@@ -21,7 +22,11 @@ PIDS_MAX = 64
 TMPFS_BYTES = 64 << 20
 # Memory the harness itself needs (interpreter, coverage, pipes), added to the program's limit.
 HARNESS_MEMORY_BYTES = 96 << 20
+# Default group (below each controller's root) that jails' groups are made in; see
+# EngineConfig.cgroup_parent.
 CGROUP_PARENT = "crucible"
+# A relative cgroup path: names of letters, digits, '_', '-' and '.', none starting with '.'.
+_CGROUP_PARENT_PATTERN = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]*(/[A-Za-z0-9_-][A-Za-z0-9_.-]*)*")
 
 SECCOMP_POLICY = (
     "POLICY crucible { ERRNO(1) { ptrace, process_vm_readv, process_vm_writev, kexec_load, "
@@ -47,7 +52,12 @@ class JailSpec:
     pids_max: int = PIDS_MAX
     tmpfs_bytes: int = TMPFS_BYTES
     cwd: str = "/tmp"
+    cgroup_parent: str = CGROUP_PARENT
     env: dict[str, str] = field(default_factory=dict)
+    # Host directories the jail may write (a compile jail's build directory).
+    writable_binds: list[tuple[str, str]] = field(default_factory=list)
+    # Mount a /proc of the jail's own pid namespace (rustc needs /proc/self/exe).
+    mount_proc: bool = False
 
 
 @cache
@@ -81,13 +91,10 @@ class CgroupLayout:
 
 @cache
 def cgroup_layout() -> CgroupLayout:
-    """Find a usable memory+pids cgroup hierarchy (v1, or v2 with both controllers), creating
-    the ``crucible`` parent group nsjail places each jail under."""
+    """Find a usable memory+pids cgroup hierarchy (v1, or v2 with both controllers)."""
     root = Path("/sys/fs/cgroup")
     v1_memory, v1_pids = root / "memory", root / "pids"
     if v1_memory.is_dir() and v1_pids.is_dir() and (v1_memory / "tasks").exists():
-        for mount in (v1_memory, v1_pids):
-            (mount / CGROUP_PARENT).mkdir(exist_ok=True)
         return CgroupLayout(1, str(v1_memory), str(v1_pids))
     controllers = root / "cgroup.controllers"
     if controllers.exists() and {"memory", "pids"} <= set(controllers.read_text().split()):
@@ -99,15 +106,53 @@ def cgroup_layout() -> CgroupLayout:
     )
 
 
+def check_cgroup_parent(parent: str) -> str:
+    """``parent`` if it is a relative cgroup path that stays below the hierarchy's root, else
+    ValueError saying what is allowed."""
+    if not _CGROUP_PARENT_PATTERN.fullmatch(parent):
+        raise ValueError(
+            f"cgroup_parent {parent!r} (from CRUCIBLE_CGROUP_PARENT or given) must be a relative "
+            "cgroup path such as 'crucible' or 'crucible/server-2': names of letters, digits, "
+            "'_', '-' and '.', none starting with '.'"
+        )
+    return parent
+
+
+def cgroup_parent_dirs(parent: str) -> list[Path]:
+    """The directories nsjail creates each jail's groups in, one per controller hierarchy
+    (memory first), created if missing. On cgroup v2 nsjail takes no parent: its groups sit at
+    the root of the hierarchy, and ``parent`` is not used."""
+    check_cgroup_parent(parent)
+    layout = cgroup_layout()
+    if layout.version != 1:
+        return [Path(layout.memory_mount)]
+    dirs = [Path(layout.memory_mount) / parent, Path(layout.pids_mount) / parent]
+    for directory in dirs:
+        directory.mkdir(parents=True, exist_ok=True)
+    return dirs
+
+
+def jail_cgroup_dirs(parent: str, jailed_pid: int) -> list[Path]:
+    """The groups nsjail made for the jail whose first process has host pid ``jailed_pid``
+    (nsjail names them after it), memory first."""
+    return [directory / f"NSJAIL.{jailed_pid}" for directory in cgroup_parent_dirs(parent)]
+
+
+def memory_limit_file(group: Path) -> Path:
+    """The file holding the memory limit of the memory group ``group``."""
+    return group / ("memory.limit_in_bytes" if cgroup_layout().version == 1 else "memory.max")
+
+
 def nsjail_argv(spec: JailSpec) -> list[str]:
     """The full nsjail command line for ``spec``."""
     layout = cgroup_layout()
+    cgroup_parent_dirs(spec.cgroup_parent)  # nsjail fails when the parent group is missing
     argv = [
         nsjail_binary(),
         "--mode",
         "o",
         "--really_quiet",
-        "--disable_proc",
+        *([] if spec.mount_proc else ["--disable_proc"]),
         "--disable_clone_newuser",
         "--disable_rlimits",
         "--user",
@@ -134,16 +179,18 @@ def nsjail_argv(spec: JailSpec) -> list[str]:
             "--cgroup_mem_mount",
             layout.memory_mount,
             "--cgroup_mem_parent",
-            CGROUP_PARENT,
+            spec.cgroup_parent,
             "--cgroup_pids_mount",
             layout.pids_mount,
             "--cgroup_pids_parent",
-            CGROUP_PARENT,
+            spec.cgroup_parent,
         ]
     else:
         argv += ["--use_cgroupv2", "--cgroupv2_mount", layout.memory_mount]
     for source, target in spec.readonly_binds:
         argv += ["--bindmount_ro", source if source == target else f"{source}:{target}"]
+    for source, target in spec.writable_binds:
+        argv += ["--bindmount", f"{source}:{target}"]
     for key, value in spec.env.items():
         argv += ["--env", f"{key}={value}"]
     return [*argv, "--", *spec.command]

@@ -1,10 +1,12 @@
 """Warm, jailed harness workers for pooled isolation.
 
 Each worker is a harness parent already inside its own nsjail (pid, mount, network namespaces,
-cgroup) with coverage imported, so an execution pays a fork instead of a jail and an interpreter.
+cgroup), so an execution pays a fork instead of a jail and an interpreter.
 The harness parent never runs candidate code and, after every test, kills every other process in
 its jail and wipes its /tmp, so nothing of one execution reaches the next. A worker that dies,
-misbehaves, is cancelled mid-job or has served ``RECYCLE_AFTER`` jobs is replaced.
+misbehaves, is cancelled mid-job or has served ``RECYCLE_AFTER`` jobs is replaced; replacing is
+retried until it succeeds, so a failed start (a host briefly out of pids or memory) does not
+shrink the pool for good. Every replacement is counted by reason (:attr:`WorkerPool.restarts`).
 
 The memory limit of a job is written into the worker's own cgroup before the job starts, so
 requests with different limits share the pool.
@@ -14,119 +16,172 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
+from typing import Literal
 
-from sandbox_service.engine.harness_process import HarnessProcess
-from sandbox_service.engine.jail import CGROUP_PARENT, cgroup_layout
+from sandbox_service.engine.harness_process import HarnessCrashed, HarnessProcess
+from sandbox_service.engine.jail import jail_cgroup_dirs, memory_limit_file
 
 RECYCLE_AFTER = 2000
+# Seconds between tries to start a replacement worker after a failed start.
+RESPAWN_BACKOFF_S = 1.0
+
+logger = logging.getLogger("crucible.sandbox.engine")
+
+RestartReason = Literal["died", "crashed", "stuck", "cancelled", "recycled", "tampered"]
+RESTART_REASONS: tuple[RestartReason, ...] = (
+    "died",
+    "crashed",
+    "stuck",
+    "cancelled",
+    "recycled",
+    "tampered",
+)
 
 
-def _jail_cgroup_files(nsjail_pid: int) -> list[Path]:
-    """The memory-limit files of the cgroup nsjail made for its jail (named after the jailed
-    process's pid, nsjail's only child)."""
-    layout = cgroup_layout()
+def _jailed_pid(nsjail_pid: int) -> int | None:
+    """Host pid of the process nsjail started in its jail (its only child)."""
     children = Path(f"/proc/{nsjail_pid}/task/{nsjail_pid}/children")
     try:
-        child = children.read_text().split()[0]
-    except (OSError, IndexError):
-        return []
-    if layout.version == 1:
-        group = Path(layout.memory_mount) / CGROUP_PARENT / f"NSJAIL.{child}"
-        return [group / "memory.limit_in_bytes"]
-    group = Path(layout.memory_mount) / f"NSJAIL.{child}"
-    return [group / "memory.max"]
+        return int(children.read_text().split()[0])
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 class Worker:
     """A harness in its jail plus the bookkeeping the pool needs."""
 
-    def __init__(self, harness: HarnessProcess, limit_files: list[Path]) -> None:
+    def __init__(self, harness: HarnessProcess, cgroups: list[Path]) -> None:
         self.harness = harness
         self.jobs = 0
-        self._limit_files = limit_files
+        # The jail's own groups, memory first; removed when the worker is retired.
+        self.cgroups = cgroups
         self._memory_bytes = 0
 
     def set_memory_limit(self, memory_bytes: int) -> None:
-        if memory_bytes == self._memory_bytes:
+        """Set the jail's memory limit for the next job. Raises HarnessCrashed when the jail's
+        group is gone (the worker died since it was handed out)."""
+        if memory_bytes == self._memory_bytes or not self.cgroups:
             return
-        for path in self._limit_files:
-            path.write_text(str(memory_bytes))
+        try:
+            memory_limit_file(self.cgroups[0]).write_text(str(memory_bytes))
+        except OSError as exc:
+            raise HarnessCrashed(f"cannot set the worker's memory limit: {exc}") from exc
         self._memory_bytes = memory_bytes
 
 
 class WorkerPool:
     """A fixed number of warm workers handed out one job at a time."""
 
-    def __init__(self, size: int, argv_factory: Callable[[], list[str]]) -> None:
+    def __init__(
+        self, size: int, argv_factory: Callable[[], list[str]], cgroup_parent: str
+    ) -> None:
         self._size = size
         self._argv_factory = argv_factory
+        self._cgroup_parent = cgroup_parent
         self._idle: asyncio.Queue[Worker] = asyncio.Queue()
         self._all: set[Worker] = set()
-        self._spawning: set[asyncio.Task[None]] = set()
+        self._tasks: set[asyncio.Task[None]] = set()  # retirements and replacements
         self._closed = False
+        self.restarts: Counter[RestartReason] = Counter()
+
+    @property
+    def alive(self) -> int:
+        """Workers whose harness is running (idle or busy); safe to read from any thread."""
+        return sum(1 for worker in list(self._all) if worker.harness.alive)
 
     async def _spawn(self) -> Worker:
         harness = await HarnessProcess.start(self._argv_factory())
-        worker = Worker(harness, _jail_cgroup_files(harness.pid))
+        jailed = _jailed_pid(harness.pid)
+        cgroups = [] if jailed is None else jail_cgroup_dirs(self._cgroup_parent, jailed)
+        worker = Worker(harness, cgroups)
         self._all.add(worker)
         return worker
 
     async def _replenish(self) -> None:
-        if self._closed:
+        while not self._closed:
+            try:
+                worker = await self._spawn()
+            except (OSError, HarnessCrashed) as exc:
+                logger.warning(
+                    "worker start failed; retrying",
+                    extra={"fields": {"error": str(exc), "retry_in_s": RESPAWN_BACKOFF_S}},
+                )
+                await asyncio.sleep(RESPAWN_BACKOFF_S)
+                continue
+            if self._closed:
+                await self._retire(worker)
+            else:
+                self._idle.put_nowait(worker)
             return
-        worker = await self._spawn()
-        if self._closed:
-            await self._retire(worker)
-            return
-        self._idle.put_nowait(worker)
 
-    def _replenish_later(self) -> None:
-        task = asyncio.get_running_loop().create_task(self._replenish())
-        self._spawning.add(task)
-        task.add_done_callback(self._spawning.discard)
+    def _track(self, task: asyncio.Task[None]) -> None:
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def start(self) -> None:
         """Start every worker (idempotent); the first acquire calls it."""
-        missing = self._size - len(self._all) - len(self._spawning)
+        missing = self._size - len(self._all) - len(self._tasks)
         if missing > 0:
             workers = await asyncio.gather(*(self._spawn() for _ in range(missing)))
             for worker in workers:
                 self._idle.put_nowait(worker)
 
     async def acquire(self) -> Worker:
-        if not self._all and not self._spawning:
+        if not self._all and not self._tasks:
             await self.start()
         while True:
             worker = await self._idle.get()
             if worker.harness.alive:
                 return worker
-            await self._retire(worker)
-            self._replenish_later()
+            self.discard(worker, "died")
 
     def release(self, worker: Worker) -> None:
         """Give back a worker whose job ended normally."""
         worker.jobs += 1
-        if worker.jobs >= RECYCLE_AFTER or not worker.harness.alive or self._closed:
-            self.discard(worker)
+        if worker.harness.retire_requested:
+            self.discard(worker, "tampered")
+        elif not worker.harness.alive:
+            self.discard(worker, "died")
+        elif worker.jobs >= RECYCLE_AFTER:
+            self.discard(worker, "recycled")
+        elif self._closed:
+            self._track(asyncio.get_running_loop().create_task(self._retire(worker)))
         else:
             self._idle.put_nowait(worker)
 
-    def discard(self, worker: Worker) -> None:
-        """Kill a worker whose state is unknown (crashed, cancelled mid-job) and replace it."""
-        task = asyncio.get_running_loop().create_task(self._retire(worker))
-        self._spawning.add(task)
-        task.add_done_callback(self._spawning.discard)
-        self._replenish_later()
+    def discard(self, worker: Worker, reason: RestartReason) -> None:
+        """Kill a worker that is dead, worn out or in an unknown state, and replace it."""
+        loop = asyncio.get_running_loop()
+        self._track(loop.create_task(self._retire(worker)))
+        if self._closed:
+            return
+        self.restarts[reason] += 1
+        logger.info(
+            "worker replaced",
+            extra={"fields": {"reason": reason, "pid": worker.harness.pid, "jobs": worker.jobs}},
+        )
+        self._track(loop.create_task(self._replenish()))
 
     async def _retire(self, worker: Worker) -> None:
         self._all.discard(worker)
         await worker.harness.kill()
+        # nsjail removes its groups unless it was SIGKILLed; then the last process of the jail
+        # may take a moment to leave them.
+        for _ in range(10):
+            for group in worker.cgroups:
+                with contextlib.suppress(OSError):
+                    group.rmdir()
+            if not any(group.exists() for group in worker.cgroups):
+                return
+            await asyncio.sleep(0.05)
 
     async def close(self) -> None:
         self._closed = True
-        for task in list(self._spawning):
-            with contextlib.suppress(Exception):
-                await task
+        while self._tasks:  # also the tasks that those under way start
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+            await asyncio.sleep(0)  # lets finished tasks leave the set
         await asyncio.gather(*(self._retire(worker) for worker in list(self._all)))

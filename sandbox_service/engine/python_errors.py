@@ -4,8 +4,10 @@ RLTF's published rules were written against Python 3.8 messages; 3.11 words seve
 differently ("EOL while scanning string literal" became "unterminated string literal",
 "EOF while scanning triple-quoted string literal" became "unterminated triple-quoted string
 literal", "unexpected EOF while parsing" is now mostly "'(' was never closed" or "expected an
-indented block"). The rules below match on the exception class and the meaning of the message;
-each is exercised by a real program in ``tests/sandbox/test_python_errors.py``.
+indented block"). RLTF's compile-time "cannot import name" and "No module named" are run-time
+ImportErrors in Python 3 and get LINE from the run-time rule. The rules below match on the
+exception class and the meaning of the message; each is exercised by a real program in
+``tests/sandbox/test_engine_subtypes.py``.
 """
 
 from __future__ import annotations
@@ -24,11 +26,7 @@ _COMPILE_IGNORE = (
     re.compile(r"import \* only allowed at module level"),
 )
 # Compile errors whose line is at fault (RLTF: LINE).
-_COMPILE_LINE = (
-    re.compile(r"cannot import name"),
-    re.compile(r"No module named"),
-    re.compile(r"nonlocal"),
-)
+_COMPILE_LINE = (re.compile(r"nonlocal"),)
 # Errors that mean "the program ended early": GLOBAL when reported on the last line.
 _COMPILE_EOF_LIKE = (
     re.compile(r"^invalid syntax"),

@@ -85,8 +85,9 @@ class PythonRuntime:
 
 @cache
 def python_runtime() -> PythonRuntime:
-    """The interpreter that runs candidates: the base interpreter of this one, so that the
-    jail sees the standard library only (coverage is bound separately)."""
+    """The interpreter that runs candidates: the base interpreter of this one, so that its
+    ``sys.path`` holds the standard library only (coverage is bound separately; the prefix's
+    site-packages is readable in the jail but not importable unless a program adds it)."""
     spec = importlib.util.find_spec("coverage")
     if spec is None or not spec.submodule_search_locations:
         raise RuntimeError("coverage is not installed; run `make setup`")
@@ -301,6 +302,31 @@ def _exception_outcome(child: dict[str, Any], source_map: SourceMap, index: int)
     return _Outcome(Status.RUNTIME_ERROR, error)
 
 
+def _tampering_outcome(record: dict[str, Any], index: int) -> _Outcome | None:
+    """A test that changed the harness process from outside (``prlimit`` on pid 1, ...)."""
+    tampered = record.get("tampered")
+    if not tampered:
+        return None
+    error = ErrorInfo(
+        type="SandboxTampering",
+        message=f"the program changed the sandbox's {tampered}",
+        subtype=Subtype.IGNORE,
+        test_index=index,
+    )
+    return _Outcome(Status.RUNTIME_ERROR, error)
+
+
+def _unreportable_outcome(child: dict[str, Any], index: int) -> _Outcome:
+    """A completion record whose outcome is neither ok nor an exception: never a pass."""
+    error = ErrorInfo(
+        type="Unreportable",
+        message=f"the test's result could not be reported ({child.get('outcome')!r})",
+        subtype=Subtype.IGNORE,
+        test_index=index,
+    )
+    return _Outcome(Status.RUNTIME_ERROR, error)
+
+
 def _no_record_outcome(record: dict[str, Any], index: int) -> _Outcome:
     exit_code = int(record.get("exit_code", 0))
     if exit_code < 0:
@@ -357,14 +383,16 @@ def interpret_test(
 ) -> tuple[TestResult, set[int]]:
     """One harness test record → the caller's test result, plus executed candidate lines."""
     child = record.get("child")
-    outcome = _limit_outcome(record, limits, index)
+    outcome = _tampering_outcome(record, index) or _limit_outcome(record, limits, index)
     if outcome is None:
         if child is None:
             outcome = _no_record_outcome(record, index)
         elif child.get("outcome") in {"exception", "assert_failed"}:
             outcome = _exception_outcome(child, source_map, index)
-        else:
+        elif child.get("outcome") == "ok":
             outcome = _output_outcome(child, record, test, index)
+        else:
+            outcome = _unreportable_outcome(child, index)
     stdout, stdout_cut = _truncate(str(record.get("stdout", "")))
     stderr, stderr_cut = _truncate(str(record.get("stderr", "")))
     lines = {

@@ -21,9 +21,15 @@ from crucible.sandbox.v1 import sandbox_pb2_grpc as pb_grpc
 from grpc_health.v1 import health as grpc_health
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from sandbox_service.engine import Engine, EngineConfig
+from sandbox_service.server.metrics import (
+    MetricsEndpoint,
+    ServerMetrics,
+    split_host_port,
+    start_metrics_endpoint,
+)
 from sandbox_service.server.servicer import SandboxServicer
 from sandbox_service.wire import SERVICE_NAME
 
@@ -58,6 +64,18 @@ class ServerOptions(BaseModel):
         description="Programs one ExecuteBatch stream runs at once. None = the engine's workers, "
         "so one stream keeps every worker busy without filling the queue other callers share.",
     )
+    metrics_address: str | None = Field(
+        default=None,
+        description="host:port of an HTTP endpoint serving Prometheus metrics (port 0 picks a "
+        "free port); None serves none.",
+    )
+
+    @field_validator("metrics_address")
+    @classmethod
+    def _host_port(cls, value: str | None) -> str | None:
+        if value is not None:
+            split_host_port(value)
+        return value
 
 
 @dataclass(frozen=True)
@@ -67,23 +85,29 @@ class RunningServer:
     server: Any  # grpc.aio.Server (grpc ships no type information)
     health: Any  # grpc_health.aio.HealthServicer
     address: str
+    metrics: ServerMetrics
+    metrics_endpoint: MetricsEndpoint | None = None
 
     async def stop(self, grace_period_s: float) -> None:
         """Report NOT_SERVING (load balancers drain), refuse new RPCs, let in-flight ones finish
-        for ``grace_period_s``, then cancel the rest (which kills their programs)."""
+        for ``grace_period_s``, then cancel the rest (which kills their programs). The metrics
+        endpoint stays up until then, so the drain can be watched."""
         await self.health.enter_graceful_shutdown()
         await self.server.stop(grace_period_s)
+        if self.metrics_endpoint is not None:
+            await asyncio.to_thread(self.metrics_endpoint.stop)  # waits for its serving thread
 
 
 async def start_server(
     engine: Engine, address: str, options: ServerOptions | None = None
 ) -> RunningServer:
     """Start serving ``engine`` on ``address`` (``host:port``, port 0 picking a free port, or
-    ``unix:PATH``).
+    ``unix:PATH``), and metrics on ``options.metrics_address`` if set.
 
-    Raises RuntimeError when the address cannot be bound.
+    Raises RuntimeError when an address cannot be bound.
     """
     options = options or ServerOptions()
+    metrics = ServerMetrics(engine)
     config = engine.config
     server = grpc.aio.server(
         options=[
@@ -94,7 +118,7 @@ async def start_server(
         maximum_concurrent_rpcs=options.max_concurrent_rpcs
         or config.workers + config.max_queue + _HEADROOM_RPCS,
     )
-    servicer = SandboxServicer(engine, options.batch_concurrency or config.workers)
+    servicer = SandboxServicer(engine, options.batch_concurrency or config.workers, metrics)
     # generated code is untyped
     pb_grpc.add_SandboxServiceServicer_to_server(servicer, server)  # type: ignore[no-untyped-call]
 
@@ -106,32 +130,44 @@ async def start_server(
     services = (SERVICE_NAME, grpc_health.SERVICE_NAME, reflection.SERVICE_NAME)
     reflection.enable_server_reflection(services, server)
     port = server.add_insecure_port(address)
-    await server.start()
-    if address.startswith("unix"):  # a socket path: nothing to fill in
-        return RunningServer(server=server, health=health, address=address)
-    host = address.rsplit(":", 1)[0]
-    return RunningServer(server=server, health=health, address=f"{host}:{port}")
+    endpoint = None
+    if options.metrics_address is not None:
+        endpoint = start_metrics_endpoint(metrics.registry, options.metrics_address)
+    try:
+        await server.start()
+    except BaseException:
+        if endpoint is not None:
+            endpoint.stop()
+        raise
+    if not address.startswith("unix"):  # a socket path has no port to fill in
+        address = f"{address.rsplit(':', 1)[0]}:{port}"
+    return RunningServer(
+        server=server, health=health, address=address, metrics=metrics, metrics_endpoint=endpoint
+    )
 
 
 async def serve(
     address: str,
     engine_config: EngineConfig,
     options: ServerOptions | None = None,
-    on_started: Callable[[str], None] | None = None,
+    on_started: Callable[[RunningServer], None] | None = None,
 ) -> None:
     """Run a server until SIGTERM or SIGINT, then stop it gracefully and close the engine.
 
-    ``on_started`` receives the bound address (useful with port 0). In-flight requests either
-    finish within the grace period or are cancelled, so every caller gets an answer or a status.
+    ``on_started`` receives the started server (its bound addresses are useful with port 0).
+    In-flight requests either finish within the grace period or are cancelled, so every caller
+    gets an answer or a status.
     """
     options = options or ServerOptions()
     engine = Engine(engine_config)
     try:
         await engine.start()  # warm pooled workers before the first caller waits on them
         running = await start_server(engine, address, options)
-        logger.info("serving", extra={"fields": {"address": running.address}})
+        endpoint = running.metrics_endpoint
+        fields = {"address": running.address, "metrics_url": endpoint and endpoint.url}
+        logger.info("serving", extra={"fields": fields})
         if on_started is not None:
-            on_started(running.address)
+            on_started(running)
         await _wait_for_signal(signal.SIGTERM, signal.SIGINT)
         logger.info("shutting down", extra={"fields": {"grace_period_s": options.grace_period_s}})
         await running.stop(options.grace_period_s)

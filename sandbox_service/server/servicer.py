@@ -21,8 +21,12 @@ from crucible.sandbox.v1 import sandbox_pb2_grpc as pb_grpc
 
 from sandbox_service import wire
 from sandbox_service.engine import Engine, EngineBusy, RequestRejected
+from sandbox_service.server.metrics import ServerMetrics
 
 logger = logging.getLogger("crucible.sandbox.server")
+
+# A request cancelled this close to its deadline (seconds) is counted as past its deadline.
+_DEADLINE_SLACK_S = 0.1
 
 
 @dataclass(frozen=True)
@@ -38,14 +42,18 @@ class SandboxServicer(pb_grpc.SandboxServiceServicer):
 
     ``batch_concurrency`` bounds the programs one ExecuteBatch stream has in the engine at once;
     while they run, the servicer stops reading the stream, so HTTP/2 flow control pushes back on
-    the client instead of the server buffering an unbounded batch.
+    the client instead of the server buffering an unbounded batch. Every request (an Execute
+    call or a batch item) ends in one log line and one count in ``metrics``.
     """
 
-    def __init__(self, engine: Engine, batch_concurrency: int) -> None:
+    def __init__(
+        self, engine: Engine, batch_concurrency: int, metrics: ServerMetrics | None = None
+    ) -> None:
         if batch_concurrency < 1:
             raise ValueError(f"batch_concurrency must be at least 1, got {batch_concurrency}")
         self._engine = engine
         self._batch_concurrency = batch_concurrency
+        self._metrics = metrics or ServerMetrics(engine)
 
     async def Execute(  # noqa: N802 (the proto's rpc name)
         self, request: pb.ExecuteRequest, context: grpc.aio.ServicerContext
@@ -98,34 +106,44 @@ class SandboxServicer(pb_grpc.SandboxServiceServicer):
     async def ListLanguages(  # noqa: N802
         self, request: pb.ListLanguagesRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListLanguagesResponse:
-        return wire.languages_to_proto(self._engine.languages())
+        reply = wire.languages_to_proto(self._engine.languages())
+        self._metrics.requests.labels(method="ListLanguages", code="OK").inc()
+        return reply
 
     async def _batch_item(
         self, item: pb.ExecuteBatchRequest, context: grpc.aio.ServicerContext
     ) -> pb.ExecuteBatchResponse:
         request_id = item.request.request_id
-        if not item.HasField("request"):
-            outcome: pb.ExecuteResponse | _Failure = _Failure(
-                grpc.StatusCode.INVALID_ARGUMENT, "request is not set"
-            )
-        else:
-            outcome = await self._run("ExecuteBatch", item.request, context)
+        request = item.request if item.HasField("request") else None
+        outcome = await self._run("ExecuteBatch", request, context)
         if isinstance(outcome, _Failure):
             error = pb.ItemError(code=outcome.code.name, message=outcome.message)
             return pb.ExecuteBatchResponse(request_id=request_id, error=error)
         return pb.ExecuteBatchResponse(request_id=request_id, response=outcome)
 
     async def _run(
-        self, method: str, message: pb.ExecuteRequest, context: grpc.aio.ServicerContext
+        self, method: str, message: pb.ExecuteRequest | None, context: grpc.aio.ServicerContext
     ) -> pb.ExecuteResponse | _Failure:
-        """Run one request; log one line about it however it ends (cancellation included)."""
+        """Run one request (``None``: a batch item without one); log and count it however it
+        ends (cancellation included)."""
         started = time.perf_counter()
         outcome: pb.ExecuteResponse | _Failure | None = None
         try:
-            outcome = await self._execute(message)
+            if message is None:
+                outcome = _Failure(grpc.StatusCode.INVALID_ARGUMENT, "request is not set")
+            else:
+                outcome = await self._execute(message)
             return outcome
         finally:
-            _log_request(method, message, outcome, started, context)
+            duration_s = time.perf_counter() - started
+            code = _code(outcome, context)
+            status = (
+                pb.Verdict.Status.Name(outcome.status)
+                if isinstance(outcome, pb.ExecuteResponse)
+                else None
+            )
+            self._metrics.observe(method, code, status, duration_s)
+            _log_request(method, message or pb.ExecuteRequest(), outcome, code, duration_s, context)
 
     async def _execute(self, message: pb.ExecuteRequest) -> pb.ExecuteResponse | _Failure:
         try:
@@ -148,11 +166,27 @@ async def _abort(context: grpc.aio.ServicerContext, failure: _Failure) -> NoRetu
     raise AssertionError("ServicerContext.abort returned instead of raising")
 
 
+def _code(outcome: pb.ExecuteResponse | _Failure | None, context: grpc.aio.ServicerContext) -> str:
+    """The canonical status code a request ended with."""
+    if isinstance(outcome, pb.ExecuteResponse):
+        return "OK"
+    if isinstance(outcome, _Failure):
+        name: str = outcome.code.name
+        return name
+    # No outcome: the task was cancelled, by the client, its deadline or the server's shutdown.
+    # When the client's deadline fires first, its cancellation arrives while the server's copy
+    # of the deadline (later by the request's transit time) has a few milliseconds left.
+    remaining = context.time_remaining()
+    expired = remaining is not None and remaining <= _DEADLINE_SLACK_S
+    return "DEADLINE_EXCEEDED" if expired else "CANCELLED"
+
+
 def _log_request(
     method: str,
     message: pb.ExecuteRequest,
     outcome: pb.ExecuteResponse | _Failure | None,
-    started: float,
+    code: str,
+    duration_s: float,
     context: grpc.aio.ServicerContext,
 ) -> None:
     fields: dict[str, Any] = {
@@ -161,19 +195,18 @@ def _log_request(
         "request_id": message.request_id,
         "language": message.language,
         "test_count": len(message.tests),
-        "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+        "code": code,
+        "duration_ms": round(duration_s * 1000, 3),
         "peer": context.peer(),
     }
     if isinstance(outcome, pb.ExecuteResponse):
-        fields["code"] = grpc.StatusCode.OK.name
         fields["status"] = pb.Verdict.Status.Name(outcome.status)
         fields["cpu_time_ms"] = outcome.cpu_time_ms
         fields["wall_time_ms"] = outcome.wall_time_ms
+        if outcome.HasField("error"):
+            fields["error_type"] = outcome.error.type
+            if outcome.status == pb.Verdict.Status.SANDBOX_ERROR:  # ours to fix: say why
+                fields["error"] = outcome.error.message[:1000]
     elif isinstance(outcome, _Failure):
-        fields["code"] = outcome.code.name
         fields["error"] = outcome.message
-    else:  # the task was cancelled: by the client, or by its deadline
-        remaining = context.time_remaining()
-        expired = remaining is not None and remaining <= 0
-        fields["code"] = "DEADLINE_EXCEEDED" if expired else "CANCELLED"
     logger.info("request finished", extra={"fields": fields})

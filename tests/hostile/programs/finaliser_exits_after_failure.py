@@ -1,0 +1,13 @@
+# attack: the returned object's __del__ calls os._exit(0) once the failed comparison drops it
+# test: {"kind": "assert", "code": "assert add(1, 2) == 3"}
+# expect: RUNTIME_ERROR WRONG_ANSWER
+import os
+
+
+class Bomb:
+    def __del__(self):
+        os._exit(0)
+
+
+def add(a, b):
+    return Bomb()

@@ -1,0 +1,5 @@
+# attack: raises KeyboardInterrupt inside the test, which `except Exception` harnesses miss
+# test: {"kind": "assert", "code": "assert add(1, 2) == 3"}
+# expect: RUNTIME_ERROR
+def add(a, b):
+    raise KeyboardInterrupt

@@ -1,0 +1,16 @@
+# attack: scans TCP ports of 127.0.0.1 for host services (sshd, databases, gRPC and HTTP servers)
+# test: {"kind": "assert", "code": "assert add(1, 2) == 3"}
+# expect: RUNTIME_ERROR
+import socket
+
+reached = False
+for port in [*range(1, 1025), *range(3000, 3400), *range(5000, 5500), *range(8000, 8200), *range(50000, 50100)]:
+    with socket.socket() as probe:
+        probe.settimeout(0.01)
+        if probe.connect_ex(("127.0.0.1", port)) == 0:
+            reached = True
+            break
+if reached:
+
+    def add(a, b):
+        return a + b

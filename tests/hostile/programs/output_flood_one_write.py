@@ -1,0 +1,6 @@
+# attack: a single 64 MiB write to the raw stdout descriptor
+# test: {"kind": "stdio", "stdin": "", "expected_stdout": "3\n"}
+# expect: OUTPUT_LIMIT_EXCEEDED
+import os
+
+os.write(1, b"z" * (64 << 20))

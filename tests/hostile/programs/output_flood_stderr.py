@@ -1,0 +1,7 @@
+# attack: floods standard error without end
+# test: {"kind": "assert", "code": "assert add(1, 2) == 3"}
+# expect: OUTPUT_LIMIT_EXCEEDED
+import sys
+
+while True:
+    sys.stderr.write("e" * 4096)

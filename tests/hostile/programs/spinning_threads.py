@@ -1,0 +1,14 @@
+# attack: spreads an endless computation over many threads so that no single thread looks busy
+# test: {"kind": "assert", "code": "assert add(1, 2) == 3"}
+# expect: TIME_LIMIT_EXCEEDED
+import threading
+
+
+def spin():
+    while True:
+        pass
+
+
+for _ in range(8):
+    threading.Thread(target=spin).start()
+spin()

@@ -1,0 +1,6 @@
+# attack: sys.exit(0) before any test runs, hoping a clean exit status counts as a pass
+# test: {"kind": "assert", "code": "assert add(1, 2) == 3"}
+# expect: RUNTIME_ERROR
+import sys
+
+sys.exit(0)

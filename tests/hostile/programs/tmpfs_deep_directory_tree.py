@@ -1,0 +1,11 @@
+# attack: a directory tree deeper than any path can name, to defeat the cleanup between executions
+# test: {"kind": "assert", "code": "assert add(1, 2) == 3"}
+# expect: RUNTIME_ERROR
+import os
+
+os.chdir("/tmp")
+for _ in range(3000):
+    os.mkdir("d" * 40)
+    os.chdir("d" * 40)
+with open("leftover", "w") as handle:
+    handle.write("still here")

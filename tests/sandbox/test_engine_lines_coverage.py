@@ -1,0 +1,107 @@
+"""Lines in the candidate's own coordinates (a prelude's lines subtracted), the deepest
+candidate frame, compile-error lines, and coverage's executed lines, exact, through the real
+engine in both isolation modes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from real_engine import LocalEngine, assert_test, call_test, request
+
+from sandbox_service.models import Status
+
+PRELUDE = "import json\n\n\ndef helper(x):\n    return json.loads(x)\n"  # five lines
+
+
+@pytest.fixture(scope="module", params=["strict", "pooled"])
+def sandbox(request: pytest.FixtureRequest) -> Iterator[LocalEngine]:
+    engine = LocalEngine(request.param)
+    yield engine
+    engine.close()
+
+
+def test_runtime_error_line_is_in_the_candidates_coordinates(sandbox: LocalEngine) -> None:
+    source = "def f(x):\n    y = x + 1\n    return y / 0\n"
+    verdict = sandbox.run(request(source, assert_test("f(1)"), prelude=PRELUDE))
+    assert verdict.error is not None
+    assert (verdict.error.type, verdict.error.line) == ("ZeroDivisionError", 3)
+    assert 'File "solution.py", line 3, in f' in verdict.error.traceback
+    assert "return y / 0" in verdict.error.traceback
+
+
+def test_the_deepest_candidate_frame_is_reported(sandbox: LocalEngine) -> None:
+    source = (
+        "def outer(x):\n"
+        "    return middle(x)\n"
+        "def middle(x):\n"
+        "    return inner(x)\n"
+        "def inner(x):\n"
+        "    return helper(x)\n"  # the prelude, then the standard library, raise below here
+    )
+    verdict = sandbox.run(request(source, assert_test("outer('not json')"), prelude=PRELUDE))
+    assert verdict.status is Status.RUNTIME_ERROR
+    assert verdict.error is not None
+    assert (verdict.error.type, verdict.error.line) == ("JSONDecodeError", 6)
+    assert "File <prelude>, in helper" in verdict.error.traceback
+
+
+def test_compile_error_line_with_a_prelude(sandbox: LocalEngine) -> None:
+    source = "def f(x):\n    return x +\n"
+    verdict = sandbox.run(request(source, assert_test("pass"), prelude=PRELUDE))
+    assert verdict.status is Status.COMPILE_ERROR
+    assert verdict.error is not None and verdict.error.line == 2
+
+
+def test_a_compile_error_in_the_prelude_has_no_candidate_line(sandbox: LocalEngine) -> None:
+    verdict = sandbox.run(request("x = 1\n", assert_test("pass"), prelude="def broken(:\n"))
+    assert verdict.status is Status.COMPILE_ERROR
+    assert verdict.error is not None and verdict.error.line == 0
+
+
+BRANCHY = (
+    "def sign(x):\n"  # 1
+    "    if x > 0:\n"  # 2
+    "        return 1\n"  # 3
+    "    elif x < 0:\n"  # 4
+    "        return -1\n"  # 5
+    "    return 0\n"  # 6
+    "\n"
+    "def unused():\n"  # 8
+    "    return 42\n"  # 9
+)
+
+
+def test_executed_lines_are_exact_and_leave_out_the_branch_not_taken(
+    sandbox: LocalEngine,
+) -> None:
+    verdict = sandbox.run(
+        request(BRANCHY, call_test("sign", [5], 1), prelude=PRELUDE, collect_coverage=True)
+    )
+    assert verdict.status is Status.PASSED
+    assert verdict.coverage_collected
+    assert verdict.executed_lines == [1, 2, 3, 8]
+
+
+def test_executed_lines_are_the_union_over_tests(sandbox: LocalEngine) -> None:
+    verdict = sandbox.run(
+        request(
+            BRANCHY,
+            call_test("sign", [5], 1),
+            assert_test("assert sign(-2) == -1"),
+            collect_coverage=True,
+        )
+    )
+    assert verdict.executed_lines == [1, 2, 3, 4, 5, 8]
+
+
+def test_executed_lines_of_a_failing_test_stop_at_the_failure(sandbox: LocalEngine) -> None:
+    source = "def f(x):\n    y = x * 2\n    z = y / x\n    return z\n"
+    verdict = sandbox.run(request(source, assert_test("f(0)"), collect_coverage=True))
+    assert verdict.status is Status.RUNTIME_ERROR
+    assert verdict.executed_lines == [1, 2, 3]
+
+
+def test_no_executed_lines_unless_asked(sandbox: LocalEngine) -> None:
+    verdict = sandbox.run(request(BRANCHY, call_test("sign", [5], 1)))
+    assert verdict.executed_lines == [] and not verdict.coverage_collected

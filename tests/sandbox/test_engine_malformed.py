@@ -1,0 +1,150 @@
+"""Malformed requests get a clear error naming the problem: from the request models (what the
+CLI and the server both build), from the real engine in process, and from the real engine
+behind a real gRPC server (INVALID_ARGUMENT). The wire-level conversions are in test_wire."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+from real_engine import LocalEngine, ServedEngine, assert_test, call_test, request
+
+from sandbox_service.client import SandboxError
+from sandbox_service.engine import RequestRejected
+from sandbox_service.models import (
+    MAX_SOURCE_BYTES,
+    AssertTest,
+    CallTest,
+    ExecuteRequest,
+    Limits,
+    Status,
+    Subtype,
+    TestCase,
+)
+
+PASS = TestCase(body=AssertTest(code="pass"))
+
+
+@pytest.mark.parametrize(
+    ("build", "field", "words"),
+    [
+        (lambda: ExecuteRequest(source="x = 1", tests=[]), "tests", "at least 1 item"),
+        (lambda: ExecuteRequest(source="x", language="", tests=[PASS]), "language", "at least"),
+        (
+            lambda: ExecuteRequest(source="#" * (MAX_SOURCE_BYTES + 1), tests=[PASS]),
+            "source",
+            "at most 1048576",
+        ),
+        (
+            lambda: ExecuteRequest(source="#" * 600_000, prelude="#" * 600_000, tests=[PASS]),
+            "",
+            "source and prelude are 1200000 bytes together; the limit is 1048576",
+        ),
+        (lambda: Limits(cpu_time_limit_ms=0), "cpu_time_limit_ms", "greater than 0"),
+        (lambda: Limits(wall_time_limit_ms=1e9), "wall_time_limit_ms", "less than or equal"),
+        (lambda: Limits(memory_limit_bytes=1 << 10), "memory_limit_bytes", "greater than"),
+        (lambda: Limits(output_limit_bytes=1 << 40), "output_limit_bytes", "less than"),
+        (
+            lambda: CallTest(function_name="f", args_json='{"x": 1}', expected_json="1"),
+            "args_json",
+            "args_json must be a JSON array",
+        ),
+        (
+            lambda: CallTest(function_name="f", args_json="[1,", expected_json="1"),
+            "args_json",
+            "args_json is not valid JSON",
+        ),
+        (
+            lambda: CallTest(function_name="f", args_json="[]", expected_json="nope"),
+            "expected_json",
+            "expected_json is not valid JSON",
+        ),
+        (
+            lambda: CallTest(function_name="f(1)", args_json="[]", expected_json="1"),
+            "function_name",
+            "should match pattern",
+        ),
+    ],
+    ids=[
+        "no-tests",
+        "no-language",
+        "oversized-source",
+        "oversized-source-and-prelude",
+        "cpu-limit-zero",
+        "wall-limit-too-long",
+        "memory-limit-too-small",
+        "output-limit-too-large",
+        "call-args-not-an-array",
+        "call-args-not-json",
+        "expected-not-json",
+        "function-name-not-a-name",
+    ],
+)
+def test_malformed_request_names_the_field(
+    build: Callable[[], Any], field: str, words: str
+) -> None:
+    with pytest.raises(ValidationError) as caught:
+        build()
+    error = caught.value.errors()[0]
+    assert error["loc"][-1:] == ((field,) if field else ())
+    assert words in str(caught.value)
+
+
+@pytest.fixture(scope="module")
+def local() -> Iterator[LocalEngine]:
+    engine = LocalEngine("pooled", workers=1)
+    yield engine
+    engine.close()
+
+
+def test_the_engine_rejects_an_unknown_language(local: LocalEngine) -> None:
+    with pytest.raises(RequestRejected, match=r"language 'cobol' is not supported.*python"):
+        local.run(request("x = 1", assert_test("pass"), language="cobol"))
+
+
+def test_the_engine_rejects_test_code_that_does_not_parse(local: LocalEngine) -> None:
+    with pytest.raises(RequestRejected, match=r"tests\[1\]\.assert_test\.code does not parse"):
+        local.run(request("x = 1", assert_test("pass"), assert_test("assert (")))
+
+
+def test_call_arguments_the_function_does_not_take_are_the_programs_error(
+    local: LocalEngine,
+) -> None:
+    verdict = local.run(request("def f(a):\n    return a\n", call_test("f", [1, 2], 1)))
+    assert verdict.status is Status.RUNTIME_ERROR
+    assert verdict.error is not None and verdict.error.type == "TypeError"
+    assert "takes 1 positional argument but 2 were given" in verdict.error.message
+
+
+def test_a_call_test_naming_a_missing_function_is_the_programs_error(local: LocalEngine) -> None:
+    verdict = local.run(request("def f(a):\n    return a\n", call_test("g", [1], 1)))
+    assert verdict.status is Status.RUNTIME_ERROR
+    assert verdict.error is not None
+    assert (verdict.error.type, verdict.error.message) == ("NameError", "name 'g' is not defined")
+    assert (verdict.error.line, verdict.error.subtype) == (0, Subtype.IGNORE)
+
+
+@pytest.fixture(scope="module")
+def served() -> Iterator[ServedEngine]:
+    engine = ServedEngine("pooled", workers=1)
+    yield engine
+    engine.close()
+
+
+@pytest.mark.parametrize(
+    ("bad", "words"),
+    [
+        (request("x = 1", assert_test("pass"), language="cobol"), "language 'cobol'"),
+        (request("x = 1", assert_test("assert (")), "tests[0].assert_test.code"),
+    ],
+    ids=["unknown-language", "unparsable-test-code"],
+)
+def test_the_server_answers_invalid_argument_naming_the_problem(
+    served: ServedEngine, bad: ExecuteRequest, words: str
+) -> None:
+    with pytest.raises(SandboxError) as caught:
+        served.run(bad)
+    assert caught.value.code == "INVALID_ARGUMENT"
+    assert words in caught.value.message
