@@ -13,8 +13,11 @@ from typing import TYPE_CHECKING, Any
 from cli.common import ExitCode, fail
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from evaluation.tasks import Task
     from kernel.config import ModelConfig
+    from kernel.run_config import RunConfig
     from kernel.sandbox import SandboxHandle
 
 
@@ -47,3 +50,29 @@ def open_sandbox(addresses: Sequence[str], workers: int | None, isolation: str) 
         return SandboxHandle(addresses, workers=workers, isolation=isolation)  # type: ignore[arg-type]
     except JailUnavailable as exc:
         fail(ExitCode.UNAVAILABLE, str(exc))
+
+
+def warm_start(
+    run: RunConfig, model: Any, tokenizer: Any, tasks: Sequence[Task], console: Console
+) -> None:
+    """The run's supervised warm start on the tasks' canonical solutions (none when
+    ``warm_start.sft_epochs`` is 0), so that every command starting from a run config starts
+    from the same policy."""
+    from kernel.sft import fine_tune
+
+    if not run.warm_start.sft_epochs:
+        return
+    console.print(f"warm start: {run.warm_start.sft_epochs} epochs of SFT")
+    fine_tune(
+        model,
+        tokenizer,
+        [
+            (task.prompt, task.canonical_completion or "")
+            for task in tasks
+            if task.canonical_completion
+        ],
+        epochs=run.warm_start.sft_epochs,
+        lr=run.warm_start.lr,
+        batch_size=run.warm_start.batch_size,
+        seed=run.trainer.seed,
+    )

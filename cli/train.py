@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from cli.common import EXIT_CODES_HELP, ExitCode, fail
-from cli.compose import load_policy, load_tasks, open_sandbox
+from cli.compose import load_policy, load_tasks, open_sandbox, warm_start
 
 if TYPE_CHECKING:
     from evaluation.evaluate import EvalSettings
@@ -37,6 +37,7 @@ def _eval_settings(config: RunConfig) -> EvalSettings:
         stop=config.sampling.stop or EvalSettings().stop,
         chat=config.data.chat,
         seed=config.trainer.seed,
+        refine_rounds=config.data.eval_refine_rounds,
         cpu_time_limit_ms=config.sandbox.cpu_time_limit_ms,
         memory_limit_mb=config.sandbox.memory_limit_mb,
     )
@@ -109,38 +110,28 @@ def train_command(
     from evaluation.evaluate import evaluate
     from evaluation.problems import to_problems
     from kernel.checkpoint import latest_checkpoint
-    from kernel.sft import fine_tune
+    from kernel.distributed import Processes
 
-    console = Console(stderr=True)
+    processes = Processes()
+    console = Console(stderr=True, quiet=not processes.is_main)
     out = Path(run.trainer.output_dir)
     resuming = resume and latest_checkpoint(out) is not None
-    train_tasks = load_tasks(run.data.dataset, run.data.train_split)
+    train_tasks = load_tasks(run.data.dataset, run.data.train_split, run.data.max_train_tasks)
     eval_tasks = load_tasks(run.data.dataset, run.data.eval_split, run.data.max_eval_tasks)
     model, tokenizer = load_policy(run.model)
     eval_settings = _eval_settings(run)
     out.mkdir(parents=True, exist_ok=True)
     with open_sandbox(run.sandbox.addresses, run.sandbox.workers, run.sandbox.isolation) as sandbox:
+        before: dict[str, Any] = {}
         if resuming:
             before = json.loads((out / BEFORE_FILE).read_text())
         else:
-            if run.warm_start.sft_epochs:
-                console.print(f"warm start: {run.warm_start.sft_epochs} epochs of SFT")
-                fine_tune(
-                    model,
-                    tokenizer,
-                    [
-                        (task.prompt, task.canonical_completion or "")
-                        for task in train_tasks
-                        if task.canonical_completion
-                    ],
-                    epochs=run.warm_start.sft_epochs,
-                    lr=run.warm_start.lr,
-                    batch_size=run.warm_start.batch_size,
-                    seed=run.trainer.seed,
-                )
+            warm_start(run, model, tokenizer, train_tasks, console)
             console.print("evaluating the starting model")
-            before = evaluate(model, tokenizer, eval_tasks, sandbox, eval_settings).summary()
-            (out / BEFORE_FILE).write_text(json.dumps(before, indent=2))
+            if processes.is_main:
+                before = evaluate(model, tokenizer, eval_tasks, sandbox, eval_settings).summary()
+                (out / BEFORE_FILE).write_text(json.dumps(before, indent=2))
+            processes.wait()
 
         def held_out(step: int) -> dict[str, float]:
             result = evaluate(model, tokenizer, eval_tasks, sandbox, eval_settings)
@@ -156,7 +147,10 @@ def train_command(
             sandbox,
             evaluate=held_out,
         )
-        result = trainer.train(resume=resuming)
+        initial = {f"eval_{key}": value for key, value in before.items() if key.startswith("pass@")}
+        result = trainer.train(resume=resuming, initial_metrics=initial)
+        if not processes.is_main:
+            return
         console.print("evaluating the trained model")
         after = evaluate(model, tokenizer, eval_tasks, sandbox, eval_settings).summary()
     summary = {

@@ -4,7 +4,8 @@ For each task, ``n`` completions are sampled (one greedy completion when the tem
 executed, and counted; pass@k uses the unbiased estimator of Chen et al. (2021). With
 ``refine_rounds`` > 0, every failing completion is fed back with CYCLE's feedback (the refine
 prompt of :mod:`evaluation.refine`) and regenerated once per round; pass@1 is reported after each
-round, a failure that becomes a pass counting from that round on.
+round, a failure that becomes a pass counting from that round on. As in CYCLE's inference loop,
+refinement stops early once a round does not raise pass@1 (``refine_early_stop``).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ class EvalSettings:
     chat: bool = False
     seed: int = 0
     refine_rounds: int = 0
+    refine_early_stop: bool = True
     cpu_time_limit_ms: float = 4000.0
     memory_limit_mb: int = 512
 
@@ -126,6 +128,8 @@ def evaluate(
     current_verdicts = list(verdicts)
     refiner = _sampler(model, tokenizer, settings, REFINE_TEMPERATURE)
     for round_index in range(settings.refine_rounds):
+        if settings.refine_early_stop and len(rounds) > 1 and sum(rounds[-1]) <= sum(rounds[-2]):
+            break  # the last round raised no pass@1: CYCLE stops refining
         failing = [i for i, ok in enumerate(rounds[-1]) if not ok]
         if not failing:
             rounds.append(list(rounds[-1]))

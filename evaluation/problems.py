@@ -10,7 +10,8 @@ from kernel.plugin import Problem
 
 def to_problem(task: Task) -> Problem:
     """The kernel's view of a task: the prompt, its tests, and the prelude the completion
-    continues (so verdict lines index the completion)."""
+    continues (so verdict lines index the completion). The task itself rides along in
+    ``metadata["task"]`` for methods that build prompts from it (CYCLE's refine prompt)."""
     return Problem(
         problem_id=task.task_id,
         prompt=task.prompt,
@@ -22,6 +23,7 @@ def to_problem(task: Task) -> Problem:
             "difficulty": task.difficulty,
             "entry_point": task.entry_point,
             "scope": task.scope,
+            "task": task,
         },
     )
 

@@ -4,7 +4,9 @@ Reads in the algorithm's order (CleanRL style). Generation is chunked and each c
 go to the sandbox as soon as they exist, so execution overlaps with generating the next chunk.
 Every step draws its problems and sampling randomness from ``seed`` and the step number alone,
 which, with the checkpointed optimiser, scheduler, method state and RNG states, makes ``resume``
-continue bit-for-bit.
+continue bit-for-bit. Under ``accelerate launch`` the processes share each step's queries and
+average their gradients (:mod:`kernel.distributed`); the main process logs, evaluates and writes
+checkpoints.
 """
 
 from __future__ import annotations
@@ -30,11 +32,14 @@ from kernel.checkpoint import (
     load_checkpoint,
     save_checkpoint,
 )
+from kernel.distributed import Processes, mean_metrics
 from kernel.metrics import PLOT_FILE, MetricsLogger, plot_curves
-from kernel.plugin import Method, MethodContext, Problem, Query, Rollout
+from kernel.offline import fit_offline
+from kernel.plugin import Method, MethodContext, OfflineMethod, Problem, Query, Rollout
 from kernel.run_config import RunConfig
 from kernel.sampler import Sample, Sampler, format_prompt
 from kernel.sandbox import SandboxHandle
+from kernel.usage import METER
 from sandbox_service.models import ExecuteRequest, ExecuteResponse, Limits, Status
 
 # Queries generated per chunk; each chunk's programs are executed while the next is generated.
@@ -109,6 +114,12 @@ class Trainer:
         self.evaluate = evaluate
         self.show_progress = show_progress
         self.output_dir = Path(config.trainer.output_dir)
+        self.processes = Processes()
+        if config.trainer.batch_prompts < self.processes.count:
+            raise ValueError(
+                f"trainer.batch_prompts={config.trainer.batch_prompts} is smaller than the "
+                f"{self.processes.count} processes of this launch: each needs a prompt per step"
+            )
         device = next(model.parameters()).device
         reference = None
         if method_class.needs_reference_model:
@@ -125,7 +136,20 @@ class Trainer:
             reference_model=reference,
         )
         self.method = method_class(method_config, self.context)
-        self.sampler = Sampler(model, tokenizer, config.sampling)
+        self.refresh_every = self.method.sampler_refresh_every()
+        if self.refresh_every < 1:
+            raise ValueError(
+                f"{method_class.__name__}.sampler_refresh_every() returned {self.refresh_every}; "
+                "it must be >= 1"
+            )
+        # With a refresh interval above 1, generation runs on a frozen copy of the policy that
+        # takes the learner's weights every `refresh_every` steps (see _refresh_generator).
+        self.generator = model
+        if self.refresh_every > 1:
+            import copy
+
+            self.generator = copy.deepcopy(model).eval().requires_grad_(False)
+        self.sampler = Sampler(self.generator, tokenizer, config.sampling)
         parameters = [p for p in model.parameters() if p.requires_grad]
         parameters += self.method.extra_parameters()
         self.optimizer = torch.optim.AdamW(
@@ -173,7 +197,9 @@ class Trainer:
             chunk = queries[start : start + GENERATION_CHUNK]
             prompts = [format_prompt(self.tokenizer, query.prompt, chat) for query in chunk]
             began = time.perf_counter()
-            sampled = self.sampler.sample(prompts, n=n, seed=seed + start)
+            sampled = self.sampler.sample(
+                prompts, n=n, seed=seed + start + self.processes.rank * 1_000_003
+            )
             flat = [(q, s, False) for q, group in zip(chunk, sampled, strict=True) for s in group]
             if self.method.needs_greedy_baseline:
                 greedy = self.sampler.sample(prompts, n=1, greedy=True)
@@ -186,7 +212,9 @@ class Trainer:
             pending += [(q, s, g, f) for (q, s, g), f in zip(flat, futures, strict=True)]
         began = time.perf_counter()
         rollouts = [Rollout(q, s, f.result(), greedy=g) for q, s, g, f in pending]
-        timings["sandbox_wait_s"] += time.perf_counter() - began
+        waited = time.perf_counter() - began
+        timings["sandbox_wait_s"] += waited
+        METER.waited_for_sandbox(waited)
         return rollouts
 
     # ---------------------------------------------------------------------------- a step
@@ -198,39 +226,59 @@ class Trainer:
         return [rng.choice(self.problems) for _ in range(count)]
 
     def _learn(self, rollouts: list[Rollout], scores: list[Any]) -> dict[str, float]:
+        """``update_epochs`` optimiser steps on one learner batch, then one scheduler step;
+        losses, gradient norms and method metrics are averaged over the epochs."""
+        if not rollouts or len(rollouts) != len(scores):
+            raise ValueError(
+                f"{type(self.method).__name__}.learner_batch returned {len(rollouts)} rollouts "
+                f"and {len(scores)} scores; it must return a non-empty batch, one score each"
+            )
         self.model.train()
+        epochs = self.method.update_epochs()
+        if epochs < 1:
+            raise ValueError(f"{type(self.method).__name__}.update_epochs() returned {epochs}")
         accumulation = max(1, min(self.config.trainer.grad_accum_steps, len(rollouts)))
         size = math.ceil(len(rollouts) / accumulation)
         losses: list[float] = []
         extra: Counter[str] = Counter()
-        for start in range(0, len(rollouts), size):
-            micro = slice(start, start + size)
-            output = self.method.loss(rollouts[micro], scores[micro])
-            (output.loss * (len(rollouts[micro]) / len(rollouts))).backward()
-            losses.append(float(output.loss.detach()))
-            extra.update({key: value / accumulation for key, value in output.metrics.items()})
         grad_norm = 0.0
-        if self.config.trainer.max_grad_norm is not None:
-            parameters = [p for group in self.optimizer.param_groups for p in group["params"]]
-            grad_norm = float(
-                torch.nn.utils.clip_grad_norm_(parameters, self.config.trainer.max_grad_norm)
-            )
-        self.optimizer.step()
+        parameters = [p for group in self.optimizer.param_groups for p in group["params"]]
+        for _ in range(epochs):
+            for start in range(0, len(rollouts), size):
+                micro = slice(start, start + size)
+                output = self.method.loss(rollouts[micro], scores[micro])
+                (output.loss * (len(rollouts[micro]) / len(rollouts))).backward()
+                losses.append(float(output.loss.detach()))
+                extra.update(
+                    {key: value / (accumulation * epochs) for key, value in output.metrics.items()}
+                )
+            self.processes.average_gradients(parameters)
+            if self.config.trainer.max_grad_norm is not None:
+                norm = torch.nn.utils.clip_grad_norm_(parameters, self.config.trainer.max_grad_norm)
+                grad_norm += float(norm) / epochs
+            self.optimizer.step()
+            self.optimizer.zero_grad(set_to_none=True)
         self.scheduler.step()
-        self.optimizer.zero_grad(set_to_none=True)
         return {"loss": sum(losses) / len(losses), "grad_norm": grad_norm, **extra}
+
+    def _refresh_generator(self) -> None:
+        """Copy the learner's weights into the sampling copy (when there is one)."""
+        if self.generator is not self.model:
+            self.generator.load_state_dict(self.model.state_dict())
 
     def _train_step(self) -> dict[str, Any]:
         seed = step_seed(self.config.trainer.seed, self.step)
         rng = random.Random(seed)
         torch.manual_seed(seed)
         timings: defaultdict[str, float] = defaultdict(float)
-        queries = self.method.queries(self._draw_problems(rng))
+        queries = self.processes.shard(self.method.queries(self._draw_problems(rng)))
+        if self.step % self.refresh_every == 0:
+            self._refresh_generator()
         self.model.eval()
         rollouts = self._rollouts(queries, seed, timings)
         scores = self.method.score(rollouts)
         began = time.perf_counter()
-        learned = self._learn(rollouts, scores)
+        learned = self._learn(*self.method.learner_batch(rollouts, scores))
         timings["learn_s"] += time.perf_counter() - began
         observed = self.method.observe(rollouts, scores)
         sampled = [r for r in rollouts if not r.greedy]
@@ -249,23 +297,30 @@ class Trainer:
             "sandbox_exec_s": sum(r.verdict.wall_time_ms for r in rollouts) / 1000.0,
             "learn_s": timings["learn_s"],
             "tokens_per_s": timings["tokens"] / generation if generation else 0.0,
+            "completions": len(rollouts),
+            "generated_tokens": timings["tokens"],
             **{f"status/{key}": value / len(sampled) for key, value in statuses.items()},
         }
 
     # ------------------------------------------------------------------------- the run
 
     def _checkpoint(self) -> None:
-        save_checkpoint(
-            self.output_dir,
-            self.model,
-            TrainingState(
-                optimizer=self.optimizer.state_dict(),
-                scheduler=self.scheduler.state_dict(),
-                method=self.method.state_dict(),
-                step=self.step,
-                counters=dict(self.counters),
-            ),
-        )
+        """The weights, optimiser and scheduler are the same in every process; the method's
+        state (curricula, buffers) is per process, as each observes its own rollouts."""
+        method_states = self.processes.gather(self.method.state_dict())
+        if self.processes.is_main:
+            save_checkpoint(
+                self.output_dir,
+                self.model,
+                TrainingState(
+                    optimizer=self.optimizer.state_dict(),
+                    scheduler=self.scheduler.state_dict(),
+                    method={"processes": method_states},
+                    step=self.step,
+                    counters=dict(self.counters),
+                ),
+            )
+        self.processes.wait()
 
     def resume(self) -> int:
         """Load the newest checkpoint, if any; returns the step it reached."""
@@ -273,18 +328,49 @@ class Trainer:
         if folder is None:
             return 0
         state = load_checkpoint(folder, self.model)
+        # The sampling copy restarts from the checkpoint's weights: exact when the checkpoint's
+        # step is a multiple of refresh_every (the copy had just been refreshed there).
+        self._refresh_generator()
         self.optimizer.load_state_dict(state.optimizer)
         self.scheduler.load_state_dict(state.scheduler)
-        self.method.load_state_dict(state.method)
+        method_states = state.method["processes"]
+        if len(method_states) != self.processes.count:
+            raise ValueError(
+                f"checkpoint {folder} was written by {len(method_states)} processes; this launch "
+                f"has {self.processes.count}: resume with the same number of processes"
+            )
+        self.method.load_state_dict(method_states[self.processes.rank])
         self.step = state.step
         self.counters = Counter({key: int(value) for key, value in state.counters.items()})
         return self.step
 
-    def train(self, *, resume: bool = False) -> TrainResult:
-        """Run until ``trainer.steps``; with ``resume``, continue from the newest checkpoint."""
+    def _evaluate(self) -> dict[str, float]:
+        """The held-out evaluation, in the main process (the others wait for it)."""
+        trainer = self.config.trainer
+        due = trainer.eval_every and (
+            self.step % trainer.eval_every == 0 or self.step == trainer.steps
+        )
+        if self.evaluate is None or not due:
+            return {}
+        result = self.evaluate(self.step) if self.processes.is_main else {}
+        self.processes.wait()
+        return result
+
+    def train(
+        self, *, resume: bool = False, initial_metrics: dict[str, float] | None = None
+    ) -> TrainResult:
+        """Run until ``trainer.steps``; with ``resume``, continue from the newest checkpoint.
+        ``initial_metrics`` (the starting model's evaluation) are logged as step 0 of a new run,
+        so the curves start where training started. An offline method is fitted once instead
+        (:mod:`kernel.offline`)."""
+        if isinstance(self.method, OfflineMethod):
+            return fit_offline(self, resume=resume, initial_metrics=initial_metrics)
         trainer = self.config.trainer
         resumed_at = self.resume() if resume else None
-        logger = MetricsLogger(self.output_dir, resume_step=resumed_at)
+        main = self.processes.is_main
+        logger = MetricsLogger(self.output_dir, resume_step=resumed_at) if main else None
+        if logger is not None and resumed_at is None and initial_metrics:
+            logger.log(0, initial_metrics)
         progress = Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(),
@@ -292,7 +378,7 @@ class Trainer:
             TextColumn("{task.fields[stats]}"),
             TimeElapsedColumn(),
             console=Console(stderr=True),
-            disable=not self.show_progress,
+            disable=not (self.show_progress and main),
         )
         try:
             with progress:
@@ -300,15 +386,11 @@ class Trainer:
                     self.method.name, total=trainer.steps, completed=self.step, stats=""
                 )
                 while self.step < trainer.steps:
-                    metrics = self._train_step()
+                    metrics = mean_metrics(self.processes.gather(self._train_step()))
                     self.step += 1
-                    if (
-                        self.evaluate is not None
-                        and trainer.eval_every
-                        and (self.step % trainer.eval_every == 0 or self.step == trainer.steps)
-                    ):
-                        metrics.update(self.evaluate(self.step))
-                    logger.log(self.step, metrics)
+                    metrics.update(self._evaluate())
+                    if logger is not None:
+                        logger.log(self.step, metrics)
                     if trainer.checkpoint_every and (
                         self.step % trainer.checkpoint_every == 0 or self.step == trainer.steps
                     ):
@@ -318,10 +400,15 @@ class Trainer:
                         completed=self.step,
                         stats=_progress_stats(metrics),
                     )
-            history = logger.read()
-            plot = plot_curves(
-                history, self.output_dir / PLOT_FILE, PLOTTED, f"{self.method.name} training"
-            )
+            history: list[dict[str, Any]] = []
+            plot = None
+            if logger is not None:
+                history = logger.read()
+                plot = plot_curves(
+                    history, self.output_dir / PLOT_FILE, PLOTTED, f"{self.method.name} training"
+                )
         finally:
-            logger.close()
+            if logger is not None:
+                logger.close()
+        self.processes.wait()
         return TrainResult(steps=self.step, output_dir=self.output_dir, history=history, plot=plot)

@@ -86,14 +86,20 @@ def cache_root() -> Path:
 
 
 def resolve_device(device: str) -> str:
-    """``"auto"`` → ``"cuda"`` when a GPU is visible, else ``"cpu"``; other values unchanged."""
+    """``"auto"`` → this process's GPU when one is visible, else ``"cpu"``. The GPU is
+    ``cuda:LOCAL_RANK`` (accelerate's view of the launch), so each process of a multi-GPU run
+    gets its own device; a single process gets ``cuda:0``."""
     import torch
 
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("model.device=cuda but no CUDA device is visible; use auto or cpu")
-    return device
+    if device == "cpu":
+        return device
+    if not torch.cuda.is_available():
+        if device == "cuda":
+            raise RuntimeError("model.device=cuda but no CUDA device is visible; use auto or cpu")
+        return "cpu"
+    from accelerate import PartialState
+
+    return f"cuda:{PartialState().local_process_index}"
 
 
 def resolve_dtype(dtype: str, device: str) -> torch.dtype:
@@ -102,7 +108,7 @@ def resolve_dtype(dtype: str, device: str) -> torch.dtype:
     import torch
 
     if dtype == "auto":
-        if device == "cuda" and torch.cuda.is_bf16_supported():
+        if device.startswith("cuda") and torch.cuda.is_bf16_supported():
             return torch.bfloat16
         return torch.float32
     return {"float32": torch.float32, "bfloat16": torch.bfloat16}[dtype]

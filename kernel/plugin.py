@@ -8,8 +8,19 @@ the order a training step reads:
    prefix of the reference solution to the prompt and to the executed program);
 2. the kernel samples completions and runs them in the sandbox;
 3. :meth:`Method.score` - rewards from the verdicts (scalars, optionally per-token returns);
-4. :meth:`Method.loss` - the loss to minimise for the scored rollouts;
-5. :meth:`Method.observe` - update method state (curriculum stages, buffers) after the step.
+4. :meth:`Method.learner_batch` - what the optimiser learns from: by default the scored rollouts,
+   or a batch drawn from the method's own buffer (online or replay methods);
+5. :meth:`Method.loss` - the loss to minimise for that batch, once per micro-batch, repeated for
+   :meth:`Method.update_epochs` optimiser steps (PPO's epochs; 1 by default);
+6. :meth:`Method.observe` - update method state (curriculum stages, buffers) after the step.
+
+:meth:`Method.sampler_refresh_every` lets generation run on a copy of the policy that takes the
+learner's weights only every k steps (an online generator that runs ahead of learning).
+
+An :class:`OfflineMethod` instead builds its training data once from the model's own samples and
+trains on it with its own trainer (DPO on preference pairs, supervised refinement data): the kernel
+calls :meth:`OfflineMethod.fit` once in place of the steps above, then logs, checkpoints and
+evaluates as for any run.
 
 Hooks return values; none mutates the kernel's objects. State a method keeps across steps is
 returned by :meth:`Method.state_dict` and restored by :meth:`Method.load_state_dict`, so that a
@@ -22,6 +33,7 @@ import inspect
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -32,7 +44,9 @@ if TYPE_CHECKING:
     import torch
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-    from kernel.sampler import Sample
+    from kernel.run_config import RunConfig
+    from kernel.sampler import Sample, Sampler
+    from kernel.sandbox import SandboxHandle
 
 
 class Problem(BaseModel):
@@ -81,6 +95,10 @@ class Score:
     reward: float
     advantage: float | None = None
     token_weights: list[float] | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+    """Method-private values computed once in :meth:`Method.score` and read back in
+    :meth:`Method.loss` (e.g. PPO's old values, per-token advantages and loss masks, which must
+    not change across the epochs of one batch); the kernel never reads them."""
 
 
 @dataclass
@@ -133,6 +151,25 @@ class Method(ABC):
     def loss(self, rollouts: Sequence[Rollout], scores: Sequence[Score]) -> LossOutput:
         """The loss for one micro-batch of scored rollouts (the kernel calls backward)."""
 
+    def learner_batch(
+        self, rollouts: Sequence[Rollout], scores: Sequence[Score]
+    ) -> tuple[list[Rollout], list[Score]]:
+        """The scored rollouts this step's optimiser updates learn from; by default the step's
+        own. A method with a buffer records the fresh rollouts here and returns a batch drawn from
+        the buffer instead (its rollouts and scores as scored when they were generated)."""
+        return list(rollouts), list(scores)
+
+    def update_epochs(self) -> int:
+        """Optimiser steps taken on each learner batch (PPO's epochs); 1 = one on-policy step.
+        The learning-rate schedule advances once per training step, whatever this returns."""
+        return 1
+
+    def sampler_refresh_every(self) -> int:
+        """Training steps between copies of the learner's weights into the sampling policy.
+        1 = always sample from the current policy; k > 1 = sample from a frozen copy refreshed
+        every k steps, as an online generator that runs ahead of the learner does."""
+        return 1
+
     def observe(self, rollouts: Sequence[Rollout], scores: Sequence[Score]) -> dict[str, float]:
         """Update method state after an optimiser step; return metrics to log."""
         return {}
@@ -147,6 +184,38 @@ class Method(ABC):
 
     def load_state_dict(self, state: dict[str, Any]) -> None:  # noqa: B027 (optional hook)
         """Restore what :meth:`state_dict` returned."""
+
+
+@dataclass(frozen=True)
+class OfflineRun:
+    """What the kernel lends an offline method for its one :meth:`OfflineMethod.fit` call."""
+
+    problems: Sequence[Problem]
+    sandbox: SandboxHandle
+    sampler: Sampler
+    config: RunConfig
+    output_dir: Path
+
+
+class OfflineMethod(Method):
+    """A method that builds its training data once, from the model's own samples executed in the
+    sandbox, and trains on it with its own trainer rather than step by step in the rollout loop.
+
+    The kernel calls :meth:`fit` once (``MethodContext.model`` is trained in place), logs the
+    rows it returns as steps, writes the final checkpoint and evaluates as for any run. A resumed
+    run whose final checkpoint exists does not fit again. The rollout hooks are never called.
+    """
+
+    @abstractmethod
+    def fit(self, run: OfflineRun) -> list[dict[str, float]]:
+        """Build the data and train ``self.context.model``; one row of metrics per logged step
+        (e.g. per optimiser step or per epoch), in order."""
+
+    def score(self, rollouts: Sequence[Rollout]) -> list[Score]:
+        raise TypeError(f"{self.name} trains offline (fit); the rollout loop does not score")
+
+    def loss(self, rollouts: Sequence[Rollout], scores: Sequence[Score]) -> LossOutput:
+        raise TypeError(f"{self.name} trains offline (fit); the rollout loop has no loss")
 
 
 class PluginError(TypeError):
@@ -169,12 +238,24 @@ def validate_plugin(plugin: object, origin: str) -> type[Method]:
     if inspect.isabstract(plugin):
         missing = sorted(getattr(plugin, "__abstractmethods__", ()))
         raise PluginError(f"{origin}: plugin {plugin.__name__} does not implement {missing}")
-    for hook in ("queries", "score", "loss", "observe", "state_dict", "load_state_dict"):
-        expected = list(inspect.signature(getattr(Method, hook)).parameters)
+    for hook in (
+        "queries",
+        "score",
+        "learner_batch",
+        "update_epochs",
+        "sampler_refresh_every",
+        "loss",
+        "observe",
+        "state_dict",
+        "load_state_dict",
+        *(("fit",) if issubclass(plugin, OfflineMethod) else ()),
+    ):
+        base = OfflineMethod if hook == "fit" else Method
+        expected = list(inspect.signature(getattr(base, hook)).parameters)
         actual = list(inspect.signature(getattr(plugin, hook)).parameters)
         if actual != expected:
             raise PluginError(
                 f"{origin}: {plugin.__name__}.{hook}{inspect.signature(getattr(plugin, hook))} "
-                f"does not match the hook {hook}{inspect.signature(getattr(Method, hook))}"
+                f"does not match the hook {hook}{inspect.signature(getattr(base, hook))}"
             )
     return plugin

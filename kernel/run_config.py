@@ -21,6 +21,7 @@ from kernel.config import (
     TrainerConfig,
     load_config,
 )
+from sandbox_service.models import Limits
 
 
 class SandboxSettings(ConfigModel):
@@ -44,6 +45,13 @@ class SandboxSettings(ConfigModel):
     )
     memory_limit_mb: int = Field(default=512, ge=16, description="Memory per test, MiB.")
 
+    def limits(self) -> Limits:
+        """The per-test limits of every program these settings run."""
+        return Limits(
+            cpu_time_limit_ms=self.cpu_time_limit_ms,
+            memory_limit_bytes=self.memory_limit_mb << 20,
+        )
+
 
 class DataSettings(ConfigModel):
     """Which problems to train and evaluate on (names resolved by the evaluation layer)."""
@@ -61,6 +69,12 @@ class DataSettings(ConfigModel):
     eval_temperature: float = Field(
         default=0.8, ge=0, description="Sampling temperature of the evaluation."
     )
+    eval_refine_rounds: int = Field(
+        default=0,
+        ge=0,
+        description="Self-refine rounds of the held-out evaluation (CYCLE's execution "
+        "feedback; stops early once a round does not raise pass@1). 0 = none.",
+    )
     chat: bool = Field(
         default=False,
         description="Wrap prompts in the tokenizer's chat template instead of plain "
@@ -68,6 +82,12 @@ class DataSettings(ConfigModel):
     )
     max_eval_tasks: int | None = Field(
         default=None, ge=1, description="Evaluate on the first N held-out tasks only."
+    )
+    max_train_tasks: int | None = Field(
+        default=None,
+        ge=1,
+        description="Train on the first N tasks of the training split only (offline methods "
+        "build their data from every training task).",
     )
 
 

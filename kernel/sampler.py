@@ -18,6 +18,7 @@ pass up to floating-point noise.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, cast
@@ -26,6 +27,7 @@ import torch
 
 from kernel.config import SamplingConfig
 from kernel.token_text import TokenBytes, decode_with_offsets
+from kernel.usage import METER
 
 if TYPE_CHECKING:
     from kernel.models import CausalLM
@@ -145,6 +147,7 @@ class Sampler:
         device = next(self.model.parameters()).device
         generator = torch.Generator(device=device).manual_seed(call_seed)
         samples: list[Sample] = []
+        began = time.perf_counter()
         was_training = self.model.training
         self.model.eval()
         try:
@@ -155,6 +158,9 @@ class Sampler:
                     samples.append(self._finish(prompts[i], encoded[i], ids, logprobs, reason))
         finally:
             self.model.train(was_training)
+        METER.generated(
+            len(samples), sum(len(s.completion_ids) for s in samples), time.perf_counter() - began
+        )
         if greedy:
             return [[samples[i]] * count for i in range(len(prompts))]
         return [samples[i * count : (i + 1) * count] for i in range(len(prompts))]

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Literal
 
+from kernel.usage import METER
 from sandbox_service.client import SandboxClient
 from sandbox_service.engine import Engine, EngineConfig
 from sandbox_service.models import ExecuteRequest, ExecuteResponse
@@ -53,20 +55,45 @@ class SandboxHandle:
             self.description = f"embedded ({config.isolation}, {config.workers} workers)"
 
     def submit(self, requests: Sequence[ExecuteRequest]) -> list[Future[ExecuteResponse]]:
-        """Start executing every request; one future per request, in request order."""
+        """Start executing every request; one future per request, in request order. Each
+        verdict's status is counted in :data:`kernel.usage.METER` when it arrives."""
+        futures: list[Future[ExecuteResponse]]
         if self._engine is not None and self._loop is not None:
             engine, loop = self._engine, self._loop
-            return [
+            futures = [
                 asyncio.run_coroutine_threadsafe(engine.execute(request), loop)
                 for request in requests
             ]
-        assert self._client is not None and self._pool is not None
-        client = self._client
-        return [self._pool.submit(client.execute, request) for request in requests]
+        else:
+            assert self._client is not None and self._pool is not None
+            client = self._client
+            futures = [self._pool.submit(client.execute, request) for request in requests]
+        for future in futures:
+            future.add_done_callback(_count_status)
+        return futures
 
     def execute(self, requests: Sequence[ExecuteRequest]) -> list[ExecuteResponse]:
-        """Execute every request and wait for all verdicts (request order)."""
-        return [future.result() for future in self.submit(requests)]
+        """Execute every request and wait for all verdicts (request order).
+
+        Remote servers get them as one ExecuteBatch stream (the batch API: one call that fills
+        the servers' queues, as an evaluator submits a whole matrix of programs). The stream
+        needs unique request ids, so each request travels under its position and its verdict
+        comes back under the caller's id."""
+        began = time.perf_counter()
+        if self._client is None:
+            futures = self.submit(requests)
+            done = [future.result() for future in futures]
+            METER.waited_for_sandbox(time.perf_counter() - began)
+            return done
+        keyed = [r.model_copy(update={"request_id": str(i)}) for i, r in enumerate(requests)]
+        verdicts = {int(v.request_id): v for v in self._client.execute_many(keyed)}
+        METER.waited_for_sandbox(time.perf_counter() - began)
+        for verdict in verdicts.values():
+            METER.verdict(verdict.status.value)
+        return [
+            verdicts[i].model_copy(update={"request_id": request.request_id})
+            for i, request in enumerate(requests)
+        ]
 
     def close(self) -> None:
         if self._engine is not None and self._loop is not None and self._thread is not None:
@@ -85,3 +112,8 @@ class SandboxHandle:
 
     def __exit__(self, *_: object) -> None:
         self.close()
+
+
+def _count_status(future: Future[ExecuteResponse]) -> None:
+    if not future.cancelled() and future.exception() is None:
+        METER.verdict(future.result().status.value)

@@ -8,7 +8,7 @@ the target tokens only.
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
@@ -65,8 +65,13 @@ def fine_tune(
     batch_size: int = 8,
     seed: int = 0,
     weight_decay: float = 0.0,
+    attention_mask: Callable[[int, list[int]], list[int]] | None = None,
 ) -> list[float]:
-    """Train on (prompt, target) pairs for ``epochs``; returns the mean loss of each epoch."""
+    """Train on (prompt, target) pairs for ``epochs``; returns the mean loss of each epoch.
+
+    ``attention_mask(i, ids)``, when given, is called each time pair ``i`` (token ids ``ids``)
+    enters a batch and returns its attention mask, so a mask can be drawn afresh every epoch
+    (CYCLE's past-generation masking); by default every token is attended."""
     if not pairs:
         raise ValueError("no (prompt, target) pairs to fine-tune on")
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
@@ -80,8 +85,12 @@ def fine_tune(
         rng.shuffle(order)
         losses = []
         for start in range(0, len(order), batch_size):
-            batch = [encoded[i] for i in order[start : start + batch_size]]
-            loss = supervised_loss(model, batch, int(pad))
+            indices = order[start : start + batch_size]
+            batch = [encoded[i] for i in indices]
+            masks = None
+            if attention_mask is not None:
+                masks = [attention_mask(i, encoded[i][0]) for i in indices]
+            loss = supervised_loss(model, batch, int(pad), masks)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimizer.step()

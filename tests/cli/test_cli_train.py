@@ -129,9 +129,10 @@ def test_train_then_resume_from_the_command_line(tmp_path: Path) -> None:
     summary = json.loads(resumed.stdout)
     assert summary["steps"] == 2
     assert summary["before"] == json.loads(first.stdout)["before"]
-    steps = [
-        json.loads(line)["step"]
-        for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()
+    rows = [
+        json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()
     ]
-    assert steps == [1, 2]
+    assert [row["step"] for row in rows] == [0, 1, 2]
+    # Step 0 is the starting model's evaluation, so the curves start where training started.
+    assert rows[0]["eval_pass@1"] == summary["before"]["pass@1"]
     assert (tmp_path / "run" / "training_curves.png").stat().st_size > 10_000

@@ -108,7 +108,7 @@ def test_missing_folder_error_says_no_downloads(tmp_path: Path) -> None:
 def test_dtype_and_device_resolution(tiny: tuple[Any, Any]) -> None:
     assert resolve_dtype("auto", "cpu") == torch.float32
     assert resolve_dtype("bfloat16", "cpu") == torch.bfloat16
-    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    expected = "cuda:0" if torch.cuda.is_available() else "cpu"
     assert resolve_device("auto") == expected
     if not torch.cuda.is_available():
         with pytest.raises(RuntimeError, match="no CUDA device"):
