@@ -1,0 +1,167 @@
+"""CYCLE as a kernel plugin: an offline method running the paper's two training phases.
+
+Phase I fine-tunes on the training problems' canonical solutions. Phase II samples that model on
+the same problems, runs the samples against the problems' tests in the sandbox, turns them into
+refinement and passing examples (:mod:`methods.cycle.data`), mixes them with Phase I data, and
+fine-tunes on the mix with past-generation masking. Both phases use the kernel's supervised
+step (:func:`kernel.sft.fine_tune`, labels masked on the prompt); the Phase II examples are
+written to OUTPUT_DIR/cycle_data.jsonl. Self-refinement at inference is the evaluation's refine
+loop (``data.eval_refine_rounds``), which uses the same prompt template.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import asdict
+from typing import ClassVar
+
+from rich.console import Console
+
+from evaluation.tasks import Task
+from kernel.plugin import MethodContext, OfflineMethod, OfflineRun, Problem
+from methods.cycle.config import CycleConfig
+from sandbox_service.models import ExecuteResponse, Status
+
+DATA_FILE = "cycle_data.jsonl"
+
+
+def task_of(problem: Problem) -> Task:
+    """The evaluation task a problem was made from (``evaluation.problems.to_problem`` keeps it
+    in ``metadata["task"]``): CYCLE's prompt template and feedback need it."""
+    task = problem.metadata.get("task")
+    if not isinstance(task, Task):
+        raise ValueError(
+            f"problem {problem.problem_id} carries no evaluation task in metadata['task']; "
+            "CYCLE trains on problems made by evaluation.problems.to_problem"
+        )
+    return task
+
+
+class Cycle(OfflineMethod):
+    """Learning to self-refine from execution feedback (Phase I SFT, Phase II refinement)."""
+
+    name: ClassVar[str] = "cycle"
+    config_class: ClassVar[type[CycleConfig]] = CycleConfig
+
+    def __init__(self, config: CycleConfig, context: MethodContext) -> None:
+        if not isinstance(config, CycleConfig):
+            raise TypeError(f"Cycle needs a CycleConfig, got {type(config).__name__}")
+        super().__init__(config, context)
+        self.settings = config
+
+    def fit(self, run: OfflineRun) -> list[dict[str, float]]:
+        """Phase I, Phase II data, Phase II; one row per epoch (``phase`` says which), the
+        first Phase II row also carrying the data counts as ``data/...``."""
+        from kernel.sft import fine_tune
+        from methods.cycle.data import (
+            Example,
+            mix,
+            past_generation_span,
+            pgm_mask,
+            refinement_examples,
+        )
+
+        settings, model, tokenizer = self.settings, self.context.model, self.context.tokenizer
+        console = Console(stderr=True)
+        seed = run.config.trainer.seed
+        tasks = [task_of(problem) for problem in run.problems]
+        phase1 = [
+            Example(t.prompt, t.canonical_completion, "phase1", t.task_id)
+            for t in tasks
+            if t.canonical_completion
+        ]
+
+        def train(
+            examples: list[Example], epochs: int, mask: Callable[[int, list[int]], list[int]] | None
+        ) -> list[float]:
+            return fine_tune(
+                model,
+                tokenizer,
+                [(e.prompt, e.target) for e in examples],
+                epochs=epochs,
+                lr=settings.lr,
+                batch_size=settings.batch_size,
+                seed=seed,
+                weight_decay=settings.weight_decay,
+                attention_mask=mask,
+            )
+
+        rows: list[dict[str, float]] = []
+        if settings.phase1_epochs and phase1:
+            console.print(
+                f"cycle: Phase I, {settings.phase1_epochs} epochs on {len(phase1)} solutions"
+            )
+            losses = train(phase1, settings.phase1_epochs, None)
+            rows += [
+                {"phase": 1.0, "epoch": e + 1.0, "loss": loss} for e, loss in enumerate(losses)
+            ]
+
+        console.print(f"cycle: sampling and executing {len(tasks)} problems for Phase II data")
+        attempts = self._attempts(run, tasks)
+        rng = random.Random(seed)
+        collected = [
+            example
+            for task, tried in zip(tasks, attempts, strict=True)
+            for example in refinement_examples(
+                task,
+                tried,
+                target=settings.target,
+                keep_passing=settings.keep_passing,
+                feedback_max_chars=settings.feedback_max_chars,
+                rng=rng,
+            )
+        ]
+        statuses = Counter(verdict.status for tried in attempts for _, verdict in tried)
+        samples = sum(statuses.values())
+        mixed = mix(collected, phase1, settings.mix_ratio, rng)
+        with (run.output_dir / DATA_FILE).open("w", encoding="utf-8") as handle:
+            handle.writelines(json.dumps(asdict(example)) + "\n" for example in mixed)
+        kinds = Counter(example.kind for example in mixed)
+        data = {
+            "data/samples": float(samples),
+            "data/sample_pass_rate": statuses[Status.PASSED] / samples if samples else 0.0,
+            **{f"data/{kind}_examples": float(kinds[kind]) for kind in ("refine", "passing")},
+            "data/phase1_examples": float(kinds["phase1"]),
+        }
+        if not mixed:
+            console.print(
+                "[bold yellow]warning:[/] cycle collected no Phase II examples; Phase II skipped",
+                highlight=False,
+            )
+            return rows
+        console.print(f"cycle: Phase II, {settings.phase2_epochs} epochs on {len(mixed)} examples")
+        spans = [past_generation_span(tokenizer, example.prompt) for example in mixed]
+        mask_rng = random.Random(seed + 1)
+        losses = train(
+            mixed,
+            settings.phase2_epochs,
+            lambda i, ids: pgm_mask(len(ids), spans[i], settings.pgm_rate, mask_rng),
+        )
+        phase2 = [{"phase": 2.0, "epoch": e + 1.0, "loss": loss} for e, loss in enumerate(losses)]
+        phase2[0].update(data)
+        return rows + phase2
+
+    def _attempts(
+        self, run: OfflineRun, tasks: Sequence[Task]
+    ) -> list[list[tuple[str, ExecuteResponse]]]:
+        """``samples_per_problem`` samples of the current model per task, each with its verdict
+        on the task's tests (all tasks' programs submitted to the sandbox together)."""
+        from kernel.sampler import format_prompt
+
+        prompts = [
+            format_prompt(self.context.tokenizer, t.prompt, run.config.data.chat) for t in tasks
+        ]
+        samples = run.sampler.sample(
+            prompts, n=self.settings.samples_per_problem, seed=run.config.trainer.seed
+        )
+        limits = run.config.sandbox.limits()
+        requests = [
+            task.to_request(s.completion, request_id=f"{task.task_id}/{j}", limits=limits)
+            for task, group in zip(tasks, samples, strict=True)
+            for j, s in enumerate(group)
+        ]
+        verdicts = iter(run.sandbox.execute(requests))
+        return [[(s.completion, next(verdicts)) for s in group] for group in samples]

@@ -1,0 +1,167 @@
+"""RLTF as a kernel plugin: online generation into a FIFO buffer, multi-granularity feedback,
+and a learner that alternates supervised and RL steps.
+
+- The kernel samples ``sampling.n`` completions plus one greedy baseline per prompt
+  (``needs_greedy_baseline``) from a generator copy of the policy that takes the learner's
+  weights every ``weight_reload_every`` steps (``sampler_refresh_every``).
+- ``score``: R from the coarse or adaptive table, the greedy decode's R as baseline, the
+  fine-grained span from the verdict, per-token returns r_t = R − 0.3 · m_t − R_greedy
+  (:mod:`methods.rltf.feedback`) in ``Score.token_weights``.
+- ``learner_batch``: the step's sampled (non-greedy) rollouts enter the buffer; every
+  ``refresh_every`` steps the learner's dataset is refreshed from it; the batch is drawn from
+  that dataset (:mod:`methods.rltf.buffer`).
+- ``loss``: even steps, supervised cross-entropy on the ground-truth solutions of the batch's
+  problems (:mod:`kernel.sft`); odd steps, −mean_t r_t · log π(y_t) (:mod:`methods.rltf.loss`).
+- ``observe`` advances the step counter; counter and buffer are the checkpointed state.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import torch
+
+from kernel.plugin import LossOutput, Method, MethodContext, Rollout, Score
+from kernel.policy import completion_logprobs
+from kernel.sft import encode_pair, supervised_loss
+from methods.rltf.buffer import OnlineBuffer
+from methods.rltf.config import RLTFConfig
+from methods.rltf.feedback import penalty_span, program_reward, token_returns
+from methods.rltf.loss import token_weighted_loss
+
+
+def prompt_key(rollout: Rollout) -> tuple[str, str, str]:
+    """Which greedy decode is a sample's baseline: the one of the same problem and prompt."""
+    query = rollout.query
+    return (query.problem.problem_id, query.prompt, query.program_prefix)
+
+
+class RLTF(Method):
+    """Online RL from unit-test feedback (coarse, fine-grained and adaptive)."""
+
+    name: ClassVar[str] = "rltf"
+    config_class: ClassVar[type[RLTFConfig]] = RLTFConfig
+    needs_greedy_baseline: ClassVar[bool] = True
+
+    def __init__(self, config: RLTFConfig, context: MethodContext) -> None:
+        if not isinstance(config, RLTFConfig):
+            raise TypeError(f"RLTF needs an RLTFConfig, got {type(config).__name__}")
+        super().__init__(config, context)
+        self.settings = config
+        self.buffer = OnlineBuffer(config.buffer_capacity)
+        self.steps_done = 0
+
+    @property
+    def supervised_step(self) -> bool:
+        """Whether the current learner step is a supervised one (even steps, as in the code)."""
+        return self.settings.supervised_steps and self.steps_done % 2 == 0
+
+    def score(self, rollouts: Sequence[Rollout]) -> list[Score]:
+        settings = self.settings
+        rewards = [program_reward(rollout.verdict, settings.adaptive) for rollout in rollouts]
+        baselines = {
+            prompt_key(rollout): reward
+            for rollout, reward in zip(rollouts, rewards, strict=True)
+            if rollout.greedy
+        }
+        scores = []
+        for rollout, reward in zip(rollouts, rewards, strict=True):
+            if rollout.greedy:
+                scores.append(Score(reward=reward))
+                continue
+            key = prompt_key(rollout)
+            if key not in baselines:
+                raise ValueError(
+                    f"no greedy baseline among the rollouts for problem {key[0]!r}: RLTF needs "
+                    "the kernel's greedy sample of every prompt"
+                )
+            sample = rollout.sample
+            span = (
+                penalty_span(rollout.verdict, sample.offsets, sample.completion)
+                if settings.fine_grained
+                else [False] * len(sample.offsets)
+            )
+            scores.append(
+                Score(
+                    reward=reward,
+                    advantage=reward - baselines[key],
+                    token_weights=token_returns(
+                        reward, baselines[key], span, settings.fine_grained_penalty
+                    ),
+                )
+            )
+        return scores
+
+    def learner_batch(
+        self, rollouts: Sequence[Rollout], scores: Sequence[Score]
+    ) -> tuple[list[Rollout], list[Score]]:
+        fresh = [(r, s) for r, s in zip(rollouts, scores, strict=True) if not r.greedy]
+        self.buffer.push([r for r, _ in fresh], [s for _, s in fresh])
+        if self.steps_done % self.settings.refresh_every == 0:
+            self.buffer.refresh()
+        size = self.settings.learner_batch_size or len(fresh)
+        rng = random.Random(self.context.seed * 1_000_003 + self.steps_done)
+        return self.buffer.draw(size, rng)
+
+    def loss(self, rollouts: Sequence[Rollout], scores: Sequence[Score]) -> LossOutput:
+        if self.supervised_step:
+            return self._supervised_loss(rollouts)
+        logprobs, _ = completion_logprobs(
+            self.context.model,
+            [rollout.sample.prompt_ids for rollout in rollouts],
+            [rollout.sample.completion_ids for rollout in rollouts],
+            self.context.pad_token_id,
+        )
+        returns = []
+        for rollout, score in zip(rollouts, scores, strict=True):
+            if score.token_weights is None:
+                raise ValueError(
+                    f"rollout of {rollout.query.problem.problem_id!r} has no per-token returns: "
+                    "greedy baselines are not trained on"
+                )
+            returns.append(score.token_weights)
+        loss = token_weighted_loss(logprobs, returns)
+        return LossOutput(loss, {"rl_loss": float(loss.detach()), "supervised": 0.0})
+
+    def _supervised_loss(self, rollouts: Sequence[Rollout]) -> LossOutput:
+        """Cross-entropy on the reference solutions of the batch's problems (each once),
+        prompted exactly as the samples were."""
+        pairs: dict[str, tuple[str, str]] = {}
+        for rollout in rollouts:
+            problem = rollout.query.problem
+            if problem.reference_solution:
+                pairs.setdefault(
+                    problem.problem_id, (rollout.sample.prompt, problem.reference_solution)
+                )
+        if not pairs:
+            zero = torch.zeros((), device=self.context.device, requires_grad=True)
+            return LossOutput(zero, {"supervised": 1.0})
+        tokenizer = self.context.tokenizer
+        batch = [encode_pair(tokenizer, prompt, target) for prompt, target in pairs.values()]
+        loss = supervised_loss(self.context.model, batch, self.context.pad_token_id)
+        return LossOutput(loss, {"sft_loss": float(loss.detach()), "supervised": 1.0})
+
+    def observe(self, rollouts: Sequence[Rollout], scores: Sequence[Score]) -> dict[str, float]:
+        self.steps_done += 1
+        sampled = [s for r, s in zip(rollouts, scores, strict=True) if not r.greedy]
+        returns = [value for score in sampled for value in score.token_weights or []]
+        advantages = [score.advantage or 0.0 for score in sampled]
+        return {
+            "buffer_size": float(len(self.buffer)),
+            "learner_dataset_size": float(len(self.buffer.snapshot)),
+            "advantage_mean": sum(advantages) / max(1, len(advantages)),
+            "return_mean": sum(returns) / max(1, len(returns)),
+        }
+
+    def sampler_refresh_every(self) -> int:
+        return self.settings.weight_reload_every
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"steps_done": self.steps_done, "buffer": self.buffer.state_dict()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.steps_done = int(state.get("steps_done", 0))
+        if "buffer" in state:
+            self.buffer.load_state_dict(state["buffer"])

@@ -1,0 +1,242 @@
+"""StepCoder as a kernel plugin: CCCS in ``queries``/``observe``, FGO and PPO in ``score``/``loss``.
+
+- ``queries``: each problem's prompt and executed prelude get the head of its reference solution
+  up to the problem's current curriculum stage (:mod:`methods.stepcoder.curriculum`). The prefix
+  is part of the *prompt*, so its tokens are prompt tokens: they condition the completion but
+  never enter the loss. The sandbox runs prelude + prefix + completion and reports lines in the
+  completion's coordinates.
+- ``score``: coarse execution reward (pass +1, fail −0.3, runtime error/timeout −0.6, compile
+  error −1), FGO mask from the verdict's executed lines, one no-grad pass for the old
+  log-probs, values and reference log-probs, then KL-penalised rewards, GAE and whitening
+  (:mod:`methods.stepcoder.loss`). Everything the PPO epochs reuse travels in ``Score.data``.
+- ``loss``: masked clipped policy loss + ``value_coef`` × clipped value loss, for
+  ``ppo_epochs`` optimiser steps per batch (``update_epochs``).
+- ``observe``: counts passes per problem at its stage and moves stages whose cumulative pass
+  rate exceeds rho. Curricula and the value head are the checkpointed state.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import torch
+
+from kernel.plugin import LossOutput, Method, MethodContext, Problem, Query, Rollout, Score
+from kernel.policy import completion_logprobs
+from kernel.rewards import coarse_reward
+from methods.stepcoder.config import StepCoderConfig
+from methods.stepcoder.curriculum import StageState, curriculum, head, start_points
+from methods.stepcoder.fgo import executed_token_mask
+from methods.stepcoder.loss import (
+    clipped_policy_loss,
+    clipped_value_loss,
+    gae,
+    kl_penalised_rewards,
+    whiten,
+)
+from methods.stepcoder.value_head import ValueHead
+from sandbox_service.models import Status
+
+
+class StepCoder(Method):
+    """PPO with a curriculum of completion subtasks (CCCS) and executed-line masks (FGO)."""
+
+    name: ClassVar[str] = "stepcoder"
+    config_class: ClassVar[type[StepCoderConfig]] = StepCoderConfig
+    needs_coverage: ClassVar[bool] = True
+    needs_reference_model: ClassVar[bool] = True
+
+    def __init__(self, config: StepCoderConfig, context: MethodContext) -> None:
+        if not isinstance(config, StepCoderConfig):
+            raise TypeError(f"StepCoder needs a StepCoderConfig, got {type(config).__name__}")
+        super().__init__(config, context)
+        self.settings = config
+        self.curricula: dict[str, StageState] = {}
+        hidden_size = int(context.model.config.hidden_size)
+        self.value_head = ValueHead(hidden_size, context.device)
+
+    # ------------------------------------------------------------------------------- CCCS
+
+    def stage_of(self, problem: Problem) -> StageState:
+        """The problem's curriculum state, built from its reference on first sight."""
+        state = self.curricula.get(problem.problem_id)
+        if state is None:
+            scope = problem.metadata.get("scope") if self.settings.use_scope else None
+            points = (
+                start_points(problem.reference_solution, problem.program_prefix, scope)
+                if problem.reference_solution
+                else []
+            )
+            state = StageState(stages=curriculum(points, self.settings.stride))
+            self.curricula[problem.problem_id] = state
+        return state
+
+    def queries(self, problems: Sequence[Problem]) -> list[Query]:
+        queries = []
+        for problem in problems:
+            prefix = ""
+            if self.settings.cccs:
+                prefix = head(problem.reference_solution, self.stage_of(problem).prefix_lines)
+            queries.append(Query(problem, problem.prompt + prefix, problem.program_prefix + prefix))
+        return queries
+
+    def observe(self, rollouts: Sequence[Rollout], scores: Sequence[Score]) -> dict[str, float]:
+        if not self.settings.cccs:
+            return {}
+        problems: dict[str, Problem] = {}
+        passed: Counter[str] = Counter()
+        attempts: Counter[str] = Counter()
+        for rollout in rollouts:
+            if rollout.greedy:
+                continue
+            problem = rollout.query.problem
+            problems[problem.problem_id] = problem
+            attempts[problem.problem_id] += 1
+            passed[problem.problem_id] += rollout.verdict.status is Status.PASSED
+        moved = sum(
+            self.stage_of(problem).record(
+                passed[problem_id],
+                attempts[problem_id],
+                self.settings.accuracy_threshold,
+                self.settings.min_stage_attempts,
+            )
+            for problem_id, problem in problems.items()
+        )
+        states = list(self.curricula.values())
+        return {
+            "cccs_moved": float(moved),
+            "cccs_final_stage_frac": sum(state.final for state in states) / len(states),
+        }
+
+    # ------------------------------------------------------------------------ FGO and PPO
+
+    def _forward(
+        self, model: Any, rollouts: Sequence[Rollout], *, values: bool
+    ) -> tuple[list[torch.Tensor], list[torch.Tensor] | None]:
+        """Per-token log-probs (and values) of each rollout's completion under ``model``."""
+        logprobs, hidden = completion_logprobs(
+            model,
+            [rollout.sample.prompt_ids for rollout in rollouts],
+            [rollout.sample.completion_ids for rollout in rollouts],
+            self.context.pad_token_id,
+            return_hidden=values,
+        )
+        if hidden is None:
+            return logprobs, None
+        return logprobs, [self.value_head(state) for state in hidden]
+
+    def _mask(self, rollout: Rollout) -> tuple[list[float], bool]:
+        sample, verdict = rollout.sample, rollout.verdict
+        if not self.settings.fgo:
+            return [1.0] * len(sample.completion_ids), False
+        if not verdict.coverage_collected and verdict.status is not Status.SANDBOX_ERROR:
+            raise ValueError(
+                f"{verdict.request_id or rollout.query.problem.problem_id}: the sandbox returned "
+                "no executed lines although coverage was requested; FGO needs them "
+                "(set method.fgo=false to train without)"
+            )
+        return executed_token_mask(
+            sample.offsets, sample.completion, verdict.executed_lines, self.settings.empty_mask
+        )
+
+    @torch.no_grad()
+    def score(self, rollouts: Sequence[Rollout]) -> list[Score]:
+        settings = self.settings
+        old_logprobs: list[torch.Tensor] = []
+        old_values: list[torch.Tensor] = []
+        reference_logprobs: list[torch.Tensor] = []
+        reference = self.context.reference_model
+        for start in range(0, len(rollouts), settings.forward_batch_size):
+            chunk = rollouts[start : start + settings.forward_batch_size]
+            logprobs, values = self._forward(self.context.model, chunk, values=True)
+            assert values is not None
+            old_logprobs += [tokens.float() for tokens in logprobs]
+            old_values += values
+            if reference is not None and settings.kl_coef > 0:
+                reference_logprobs += self._forward(reference, chunk, values=False)[0]
+            else:
+                reference_logprobs += [tokens.float() for tokens in logprobs]
+        rewards = [coarse_reward(rollout.verdict) for rollout in rollouts]
+        advantages, returns = [], []
+        for reward, old, ref, value in zip(
+            rewards, old_logprobs, reference_logprobs, old_values, strict=True
+        ):
+            token_rewards = kl_penalised_rewards(reward, old, ref, settings.kl_coef)
+            advantage, target = gae(token_rewards, value, settings.gamma, settings.lam)
+            advantages.append(advantage)
+            returns.append(target)
+        if settings.whiten_advantages:
+            advantages = whiten(advantages)
+        scores = []
+        for index, rollout in enumerate(rollouts):
+            mask, fell_back = self._mask(rollout)
+            scores.append(
+                Score(
+                    reward=rewards[index],
+                    advantage=float(advantages[index].mean()) if advantages[index].numel() else 0.0,
+                    data={
+                        "old_logprobs": old_logprobs[index],
+                        "old_values": old_values[index],
+                        "advantages": advantages[index],
+                        "returns": returns[index],
+                        "mask": torch.tensor(mask, device=old_values[index].device),
+                        "mask_fell_back": fell_back,
+                    },
+                )
+            )
+        return scores
+
+    def loss(self, rollouts: Sequence[Rollout], scores: Sequence[Score]) -> LossOutput:
+        settings = self.settings
+        logprobs, values = self._forward(self.context.model, rollouts, values=True)
+        assert values is not None
+
+        def stacked(key: str) -> torch.Tensor:
+            return torch.cat([score.data[key] for score in scores])
+
+        mask = stacked("mask")
+        old_logprobs = stacked("old_logprobs")
+        new_logprobs = torch.cat(logprobs)
+        policy, clip_frac = clipped_policy_loss(
+            new_logprobs, old_logprobs, stacked("advantages"), mask, settings.clip_range
+        )
+        value = clipped_value_loss(
+            torch.cat(values), stacked("old_values"), stacked("returns"), settings.value_clip_range
+        )
+        total = policy + settings.value_coef * value
+        tokens = max(1, mask.numel())
+        return LossOutput(
+            total,
+            {
+                "policy_loss": float(policy.detach()),
+                "value_loss": float(value.detach()),
+                "clip_frac": clip_frac,
+                "approx_kl": float(0.5 * ((new_logprobs.detach() - old_logprobs) ** 2).sum())
+                / tokens,
+                "fgo_mask_frac": float(mask.sum()) / tokens,
+                "fgo_fallback_frac": sum(s.data["mask_fell_back"] for s in scores) / len(scores),
+            },
+        )
+
+    def update_epochs(self) -> int:
+        return self.settings.ppo_epochs
+
+    def extra_parameters(self) -> list[torch.nn.Parameter]:
+        return list(self.value_head.parameters())
+
+    # ------------------------------------------------------------------------------ state
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "curricula": {key: state.to_dict() for key, state in self.curricula.items()},
+            "value_head": self.value_head.state(),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.curricula = {
+            key: StageState.from_dict(value) for key, value in state.get("curricula", {}).items()
+        }
+        if "value_head" in state:
+            self.value_head.restore(state["value_head"])
