@@ -13,10 +13,10 @@ APT_PACKAGES += gcc g++ binutils libc6-dev default-jdk-headless nodejs rustc gol
 TORCH := torch==2.13.0
 PYTEST_ARGS ?=
 
-.PHONY: help setup stubs demo test test-fast lint typecheck bench clean
+.PHONY: help setup stubs demo test test-fast lint typecheck bench bench-learning cli-docs clean
 
 help:  ## list the targets
-	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
 
 $(STAMPS)/apt: Makefile
 	@mkdir -p $(STAMPS)
@@ -57,8 +57,14 @@ test: lint typecheck  ## install everything, lint, type-check and run the full t
 test-fast: setup  ## the fast tests only (no slow marker)
 	$(BIN)/pytest -m "not slow" $(PYTEST_ARGS)
 
-bench: setup  ## run the benchmarks and write benchmarks/results/
+bench: setup  ## run the sandbox throughput benchmark and write benchmarks/results/
 	$(BIN)/python benchmarks/sandbox_throughput.py
+
+bench-learning: setup  ## every method from one start under one budget, 3 seeds (CPU: < 45 min)
+	$(BIN)/crucible bench learning
+
+cli-docs: setup  ## regenerate docs/cli.md from the commands
+	$(BIN)/python -m cli.reference > docs/cli.md
 
 clean:
 	rm -rf $(VENV) $(STAMPS) build *.egg-info

@@ -1,15 +1,19 @@
 """Entry point of the ``crucible`` console script.
 
 Command groups register themselves, one line each, so adding ``train`` or ``eval`` touches only
-their own module and the list below. Keep imports here light: ``crucible --help`` and the sandbox
-commands must not pay for (or need) the training stack; heavy modules import inside commands.
+their own module and the list below. Plugins add command groups through the ``crucible.commands``
+entry-point group (a name and a typer app: ``crucible NAME ...``), as methods are added. Keep
+imports here light: ``crucible --help`` and the sandbox commands must not pay for (or need) the
+training stack; heavy modules import inside commands.
 """
 
 from __future__ import annotations
 
+from importlib.metadata import entry_points
+
 import typer
 
-from cli import check, evaluate, sandbox, train
+from cli import bench, check, evaluate, sandbox, train
 from cli.common import EXIT_CODES_HELP
 
 app = typer.Typer(
@@ -32,6 +36,11 @@ check.register(app)
 sandbox.register(app)
 train.register(app)
 evaluate.register(app)
+bench.register(app)
+
+COMMANDS_GROUP = "crucible.commands"
+for _entry in sorted(entry_points(group=COMMANDS_GROUP), key=lambda entry: entry.name):
+    app.add_typer(_entry.load(), name=_entry.name)
 
 
 def main() -> None:

@@ -1,0 +1,616 @@
+"""Evidence that every method learns: one protocol, one table, one plot.
+
+``crucible bench learning`` (or ``python benchmarks/learning.py``) runs it.
+
+Protocol, per seed:
+
+1. One starting model: the run configs' policy (``--model``), warm-started by SFT on the training
+   split's canonical solutions with ``configs/demo.yaml``'s warm start. Every method of that seed
+   starts from these weights (CYCLE's Phase I *is* this warm start, so its ``phase1_epochs`` is 0).
+2. One budget: every run generates about ``--budget`` completions from the policy while training
+   (online methods: steps x prompts x samples, greedy baselines included; offline methods: the
+   training problems they sample from are cut to fit). The generated completions and tokens are
+   *measured* by the kernel's usage meter (:mod:`kernel.usage`) and reported, not assumed.
+3. One evaluation: the held-out split, the same sampling for every method (n, temperature), pass@1
+   and pass@5, then two rounds of self-refinement from execution feedback (pass@1 after each; no
+   early stop), so refinement is compared across methods and not only for CYCLE.
+4. Cost per run, split by the meter: generation seconds, seconds waiting for the sandbox, and the
+   rest of the training wall time (learning: losses, backward, optimiser, method bookkeeping);
+   held-out evaluations during training are excluded. The status mix is of every verdict the
+   training asked for.
+
+Each method's own settings come from its ``configs/<method>.yaml`` (the per-method learning rates
+for the tiny model live there, with their reasons). Ablations flip one documented switch.
+
+Every finished run is stored under ``--workdir`` and reused when the benchmark is run again (the
+starting models too), so an interrupted benchmark resumes where it stopped. A stored run is keyed
+by its config files, overrides and plan, and is redone when one of them changes; after changing a
+plugin's code, pass ``--fresh`` (or delete that variant's folders).
+
+Results: ``benchmarks/results/learning{,_quick}.{json,md,png}``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import platform
+import statistics
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, Field
+
+from kernel.usage import Usage, snapshot
+
+if TYPE_CHECKING:
+    from evaluation.evaluate import EvalSettings
+    from evaluation.tasks import Task
+    from kernel.run_config import RunConfig
+    from kernel.sandbox import SandboxHandle
+
+REPO = Path(__file__).resolve().parents[1]
+CONFIGS = REPO / "configs"
+RESULTS = REPO / "benchmarks" / "results"
+START_CONFIG = "demo.yaml"
+START_FILE = "start.pt"
+RUN_FILE = "bench_run.json"
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One row: a method's run config plus the ``--set`` overrides that make it an ablation."""
+
+    label: str
+    config: str
+    overrides: tuple[str, ...] = ()
+    ablation_of: str | None = None
+
+
+METHODS = (
+    Variant("grpo", "demo.yaml"),
+    Variant("stepcoder", "stepcoder.yaml"),
+    Variant("rltf", "rltf.yaml"),
+    Variant("codedpo", "codedpo.yaml"),
+    Variant("cycle", "cycle.yaml", ("method.phase1_epochs=0",)),
+)
+ABLATIONS = (
+    Variant("stepcoder, CCCS off", "stepcoder.yaml", ("method.cccs=false",), "stepcoder"),
+    Variant("stepcoder, FGO off", "stepcoder.yaml", ("method.fgo=false",), "stepcoder"),
+    Variant(
+        "rltf, coarse only",
+        "rltf.yaml",
+        ("method.fine_grained=false", "method.adaptive=false"),
+        "rltf",
+    ),
+    Variant("codedpo, random pairs", "codedpo.yaml", ("method.ranking=random",), "codedpo"),
+    Variant(
+        "cycle, no PGM", "cycle.yaml", ("method.phase1_epochs=0", "method.pgm_rate=0"), "cycle"
+    ),
+)
+
+
+class Plan(BaseModel):
+    """What one benchmark run does; the defaults are the full CPU protocol."""
+
+    model: str = Field(default="tiny", description="Policy: tiny, smollm2-135m or a path.")
+    seeds: tuple[int, ...] = (0, 1, 2)
+    budget: int = Field(default=1024, ge=8, description="Generated completions per run.")
+    methods: tuple[str, ...] = tuple(v.label for v in METHODS)
+    ablations: bool = True
+    eval_samples: int = Field(default=5, ge=5, description="n per held-out task (pass@5).")
+    eval_temperature: float = 0.8
+    refine_rounds: int = 2
+    max_eval_tasks: int | None = None
+    curve_points: int = Field(default=3, ge=1, description="Held-out evals during a run.")
+    cpu_threads: int | None = Field(
+        default=1,
+        ge=1,
+        description="torch's CPU threads; 1 by default because the sandbox's workers share the "
+        "cores and oversubscribed torch threads run up to 10x slower. None = torch's default.",
+    )
+    sft_epochs: int | None = Field(
+        default=None, ge=1, description="Warm-start epochs; None = configs/demo.yaml's."
+    )
+    workdir: Path = Path("runs/bench-learning")
+    results_dir: Path = RESULTS
+    results_name: str = "learning"
+
+    @classmethod
+    def quick(cls, **changes: Any) -> Plan:
+        """The smoke run: one seed, a quarter of the budget, 20 held-out tasks, no ablations."""
+        base = {
+            "seeds": (0,),
+            "budget": 256,
+            "ablations": False,
+            "max_eval_tasks": 20,
+            "curve_points": 1,
+            "results_name": "learning_quick",
+        }
+        return cls(**{**base, **changes})
+
+    def variants(self) -> list[Variant]:
+        known = {v.label for v in METHODS}
+        unknown = sorted(set(self.methods) - known)
+        if unknown:
+            raise ValueError(f"unknown method(s) {unknown}; choose from {sorted(known)}")
+        chosen = [v for v in METHODS if v.label in self.methods]
+        if self.ablations:
+            chosen += [v for v in ABLATIONS if v.ablation_of in self.methods]
+        return chosen
+
+
+# Completions an offline method samples per training problem, from its validated settings.
+OFFLINE_COMPLETIONS_PER_PROBLEM: dict[str, Callable[[Any], int]] = {
+    "codedpo": lambda s: int(s.codes_per_prompt) + int(s.tests_per_prompt),
+    "cycle": lambda s: int(s.samples_per_problem),
+}
+
+
+# ----------------------------------------------------------------------------- one seed
+
+
+class Bench:
+    """Runs a plan: the shared sandbox, data and per-seed starting models."""
+
+    def __init__(self, plan: Plan, sandbox: SandboxHandle, log: Callable[[str], None]) -> None:
+        from evaluation.datasets import load_dataset
+
+        self.plan = plan
+        self.sandbox = sandbox
+        self.log = log
+        base = self._config(START_CONFIG, 0, plan.workdir)
+        self.train_tasks: list[Task] = load_dataset(base.data.dataset, base.data.train_split)
+        eval_tasks: list[Task] = load_dataset(base.data.dataset, base.data.eval_split)
+        self.eval_tasks = eval_tasks[: plan.max_eval_tasks] if plan.max_eval_tasks else eval_tasks
+
+    def _config(self, name: str, seed: int, out: Path, extra: Sequence[str] = ()) -> RunConfig:
+        from kernel.run_config import load_run_config
+
+        return load_run_config(
+            CONFIGS / name,
+            [
+                f"model.name_or_path={self.plan.model}",
+                f"model.seed={seed}",
+                f"trainer.seed={seed}",
+                f"trainer.output_dir={out}",
+                "warm_start.sft_epochs=0",
+                *extra,
+            ],
+        )
+
+    def start_key(self, seed: int) -> str:
+        """What the seed's start and its evaluation depend on: a cached result with another key
+        is stale (a changed config or plan) and is computed again."""
+        plan = self.plan
+        return _fingerprint(
+            plan.model,
+            seed,
+            plan.sft_epochs,
+            (CONFIGS / START_CONFIG).read_text(),
+            plan.eval_samples,
+            plan.eval_temperature,
+            plan.refine_rounds,
+            plan.max_eval_tasks,
+            plan.cpu_threads,
+        )
+
+    def eval_settings(self, seed: int, *, refine: bool) -> EvalSettings:
+        from evaluation.evaluate import EvalSettings
+
+        base = self._config(START_CONFIG, seed, self.plan.workdir)
+        return EvalSettings(
+            n=self.plan.eval_samples,
+            ks=(1, 5),
+            temperature=self.plan.eval_temperature,
+            max_new_tokens=base.sampling.max_new_tokens,
+            stop=base.sampling.stop,
+            seed=seed,
+            refine_rounds=self.plan.refine_rounds if refine else 0,
+            refine_early_stop=False,
+            cpu_time_limit_ms=base.sandbox.cpu_time_limit_ms,
+            memory_limit_mb=base.sandbox.memory_limit_mb,
+        )
+
+    def start(self, seed: int) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The seed's starting weights and their held-out evaluation (cached in the workdir)."""
+        import torch
+        from rich.console import Console
+
+        from cli.compose import load_policy, warm_start
+        from evaluation.evaluate import evaluate
+        from kernel.run_config import load_run_config
+
+        folder = self.plan.workdir / f"seed-{seed}"
+        cached = folder / "start.json"
+        key = self.start_key(seed)
+        found = _load_cached(cached, key)
+        if found is not None and (folder / START_FILE).exists():
+            return torch.load(folder / START_FILE, weights_only=True), found
+        epochs = [f"warm_start.sft_epochs={self.plan.sft_epochs}"] if self.plan.sft_epochs else []
+        run = load_run_config(
+            CONFIGS / START_CONFIG,
+            [
+                f"model.name_or_path={self.plan.model}",
+                f"model.seed={seed}",
+                f"trainer.seed={seed}",
+                *epochs,
+            ],
+        )
+        model, tokenizer = load_policy(run.model)
+        began = time.perf_counter()
+        warm_start(run, model, tokenizer, self.train_tasks, Console(stderr=True))
+        sft_s = time.perf_counter() - began
+        self.log(f"seed {seed}: evaluating the starting model")
+        result = evaluate(
+            model, tokenizer, self.eval_tasks, self.sandbox, self.eval_settings(seed, refine=True)
+        )
+        state = {key: value.detach().clone() for key, value in model.state_dict().items()}
+        folder.mkdir(parents=True, exist_ok=True)
+        torch.save(state, folder / START_FILE)
+        summary = {**_scores(result.summary()), "sft_s": round(sft_s, 1), "key": key}
+        cached.write_text(json.dumps(summary, indent=2))
+        return state, summary
+
+    def run(
+        self, variant: Variant, seed: int, start_state: dict[str, Any], start: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Train one variant from the seed's start under the budget; evaluate it (cached)."""
+        from cli.compose import load_policy
+        from evaluation.evaluate import evaluate
+        from evaluation.problems import to_problems
+        from kernel.loop import Trainer
+        from kernel.plugin import OfflineMethod
+        from kernel.registry import load_method
+        from kernel.run_config import method_settings
+
+        out = self.plan.workdir / f"seed-{seed}" / _slug(variant.label)
+        cached = out / RUN_FILE
+        key = _fingerprint(
+            self.start_key(seed),
+            variant.label,
+            (CONFIGS / variant.config).read_text(),
+            variant.overrides,
+            self.plan.budget,
+            self.plan.curve_points,
+        )
+        found = _load_cached(cached, key)
+        if found is not None:
+            return found
+        if out.exists():
+            import shutil
+
+            shutil.rmtree(out)  # an interrupted run starts over: its checkpoints are partial
+        run = self._config(variant.config, seed, out, variant.overrides)
+        method_class = load_method(run.method_name)
+        settings = method_settings(run, method_class.config_class, variant.config)
+        offline = issubclass(method_class, OfflineMethod)
+        if offline:
+            per_problem = OFFLINE_COMPLETIONS_PER_PROBLEM[run.method_name](settings)
+            tasks = max(1, min(len(self.train_tasks), self.plan.budget // per_problem))
+            fit = [f"data.max_train_tasks={tasks}"]
+        else:
+            greedy = 1 if method_class.needs_greedy_baseline else 0
+            per_step = run.trainer.batch_prompts * (run.sampling.n + greedy)
+            steps = max(1, round(self.plan.budget / per_step))
+            fit = [
+                f"trainer.steps={steps}",
+                f"trainer.eval_every={max(1, math.ceil(steps / self.plan.curve_points))}",
+                f"trainer.checkpoint_every={steps}",
+            ]
+        run = self._config(variant.config, seed, out, [*variant.overrides, *fit])
+        train_tasks = self.train_tasks[: run.data.max_train_tasks or None]
+        model, tokenizer = load_policy(run.model)
+        model.load_state_dict(start_state)
+        curve_settings = self.eval_settings(seed, refine=False)
+        curve: list[list[float]] = [[0, float(start["pass@1"])]]
+        ledger = _EvalLedger()
+        began_usage, began = snapshot(), time.perf_counter()
+
+        def held_out(step: int) -> dict[str, float]:
+            before, t0 = snapshot(), time.perf_counter()
+            trained = before.minus(began_usage).minus(ledger.usage)
+            result = evaluate(model, tokenizer, self.eval_tasks, self.sandbox, curve_settings)
+            ledger.add(snapshot().minus(before), time.perf_counter() - t0)
+            curve.append([trained.completions, result.pass_at_k["pass@1"]])
+            return {"eval_pass@1": result.pass_at_k["pass@1"]}
+
+        trainer = Trainer(
+            run,
+            method_class,
+            settings,
+            to_problems(train_tasks),
+            model,
+            tokenizer,
+            self.sandbox,
+            evaluate=held_out,
+            show_progress=False,
+        )
+        self.log(f"seed {seed}: {variant.label}")
+        result = trainer.train()
+        wall = time.perf_counter() - began - ledger.wall_s
+        used = snapshot().minus(began_usage).minus(ledger.usage)
+        final = evaluate(
+            model, tokenizer, self.eval_tasks, self.sandbox, self.eval_settings(seed, refine=True)
+        )
+        scores = _scores(final.summary())
+        if not curve or curve[-1][0] != used.completions:
+            curve.append([used.completions, scores["pass@1"]])
+        record = {
+            "key": key,
+            "variant": variant.label,
+            "method": run.method_name,
+            "ablation_of": variant.ablation_of,
+            "seed": seed,
+            "offline": offline,
+            "overrides": [*variant.overrides, *fit],
+            "steps": result.steps,
+            "completions": used.completions,
+            "generated_tokens": used.generated_tokens,
+            "generation_s": round(used.generation_s, 2),
+            "sandbox_s": round(used.sandbox_s, 2),
+            "learning_s": round(max(0.0, wall - used.generation_s - used.sandbox_s), 2),
+            "train_wall_s": round(wall, 2),
+            "statuses": used.statuses,
+            "start": {k: start[k] for k in _SCORE_KEYS if k in start},
+            "after": scores,
+            "curve": curve,
+        }
+        out.mkdir(parents=True, exist_ok=True)
+        cached.write_text(json.dumps(record, indent=2))
+        return record
+
+
+@dataclass
+class _EvalLedger:
+    """What the held-out evaluations inside a training run cost, to leave out of its budget."""
+
+    usage: Usage = field(default_factory=Usage)
+    wall_s: float = 0.0
+
+    def add(self, usage: Usage, wall_s: float) -> None:
+        self.usage = self.usage.plus(usage)
+        self.wall_s += wall_s
+
+
+_SCORE_KEYS = ("pass@1", "pass@5", "pass@1_round1", "pass@1_round2")
+
+
+def _scores(summary: dict[str, Any]) -> dict[str, Any]:
+    return {key: summary[key] for key in (*_SCORE_KEYS, "statuses") if key in summary}
+
+
+def _fingerprint(*parts: Any) -> str:
+    return hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()[:16]
+
+
+def _load_cached(path: Path, key: str) -> dict[str, Any] | None:
+    """A finished result stored at ``path`` if it was made with ``key``."""
+    if not path.exists():
+        return None
+    found = dict(json.loads(path.read_text()))
+    return found if found.get("key") == key else None
+
+
+def _slug(label: str) -> str:
+    return "".join(c if c.isalnum() else "-" for c in label).strip("-")
+
+
+# ------------------------------------------------------------------------------ reports
+
+
+def _spread(values: Sequence[float]) -> tuple[float, float]:
+    mean = statistics.fmean(values)
+    return mean, statistics.stdev(values) if len(values) > 1 else 0.0
+
+
+def summarise(
+    runs: Sequence[dict[str, Any]], starts: dict[int, dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """One row per variant (and one for the start): means, spreads, deltas, costs, status mix."""
+    rows: list[dict[str, Any]] = []
+    seeds = sorted(starts)
+    start_row: dict[str, Any] = {"variant": "start (SFT)", "seeds": len(seeds)}
+    for key in _SCORE_KEYS:
+        values = [float(starts[s][key]) for s in seeds if key in starts[s]]
+        if values:
+            start_row[key] = _spread(values)
+    rows.append(start_row)
+    for label in dict.fromkeys(r["variant"] for r in runs):
+        mine = [r for r in runs if r["variant"] == label]
+        row: dict[str, Any] = {
+            "variant": label,
+            "ablation_of": mine[0]["ablation_of"],
+            "seeds": len(mine),
+        }
+        for key in _SCORE_KEYS:
+            values = [float(r["after"][key]) for r in mine if key in r["after"]]
+            if values:
+                row[key] = _spread(values)
+        deltas = [float(r["after"]["pass@1"]) - float(r["start"]["pass@1"]) for r in mine]
+        row["delta_pass@1"] = _spread(deltas)
+        row["seeds_improved"] = sum(1 for d in deltas if d > 0)
+        row["beats_start"] = statistics.fmean(deltas) > 0
+        for key in ("completions", "generated_tokens", "generation_s", "sandbox_s", "learning_s"):
+            row[key] = statistics.fmean(float(r[key]) for r in mine)
+        row["steps"] = statistics.fmean(float(r["steps"]) for r in mine)
+        statuses: Counter[str] = Counter()
+        for r in mine:
+            statuses.update(r["statuses"])
+        total = sum(statuses.values()) or 1
+        row["status_mix"] = {k: round(v / total, 3) for k, v in statuses.most_common()}
+        rows.append(row)
+    return rows
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, tuple):
+        return f"{value[0]:.3f} ± {value[1]:.3f}"
+    return "–" if value is None else str(value)
+
+
+_STATUS_SHORT = {
+    "PASSED": "pass",
+    "WRONG_ANSWER": "WA",
+    "RUNTIME_ERROR": "RE",
+    "COMPILE_ERROR": "CE",
+    "TIME_LIMIT_EXCEEDED": "TLE",
+    "MEMORY_LIMIT_EXCEEDED": "MLE",
+    "OUTPUT_LIMIT_EXCEEDED": "OLE",
+    "SANDBOX_ERROR": "SE",
+}
+
+
+def markdown(rows: Sequence[dict[str, Any]], plan: Plan, machine: str) -> str:
+    """The results table (scores) and the cost table (seconds per run, status mix)."""
+    head = (
+        f"# Learning benchmark ({plan.results_name})\n\n"
+        f"Model `{plan.model}`, seeds {list(plan.seeds)}, budget {plan.budget} generated "
+        f"completions per run; held-out n={plan.eval_samples} at T={plan.eval_temperature}, "
+        f"{plan.refine_rounds} refinement rounds (no early stop). Mean ± standard deviation over "
+        f"seeds. Machine: {machine}. Produced by `crucible bench learning"
+        f"{' --quick' if plan.results_name.endswith('quick') else ''}` "
+        "(protocol: `benchmarks/learning.py`).\n\n"
+    )
+    scores = [
+        "| variant | pass@1 | Δ pass@1 vs start | seeds improved | pass@5 | pass@1 after 1 "
+        "refine | after 2 refines |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        improved = row.get("seeds_improved")
+        scores.append(
+            "| "
+            + " | ".join(
+                [
+                    row["variant"],
+                    _cell(row.get("pass@1")),
+                    _cell(row.get("delta_pass@1")) if "delta_pass@1" in row else "–",
+                    f"{improved}/{row['seeds']}" if improved is not None else "–",
+                    _cell(row.get("pass@5")),
+                    _cell(row.get("pass@1_round1")),
+                    _cell(row.get("pass@1_round2")),
+                ]
+            )
+            + " |"
+        )
+    costs = [
+        "| variant | steps | completions | tokens | generation s | sandbox s | learning s | "
+        "training status mix |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for row in rows[1:]:
+        mix = ", ".join(f"{_STATUS_SHORT.get(k, k)} {v:.0%}" for k, v in row["status_mix"].items())
+        costs.append(
+            f"| {row['variant']} | {row['steps']:.0f} | {row['completions']:.0f} | "
+            f"{row['generated_tokens']:.0f} | {row['generation_s']:.1f} | "
+            f"{row['sandbox_s']:.1f} | {row['learning_s']:.1f} | {mix} |"
+        )
+    return (
+        head
+        + "## Held-out scores\n\n"
+        + "\n".join(scores)
+        + "\n\n## Cost per run (seconds, mean over seeds) and the training verdicts\n\n"
+        + "Learning s = training wall time − generation − sandbox wait (held-out evaluations "
+        "excluded). Offline methods (CodeDPO, CYCLE) log one step per epoch of their trainer.\n\n"
+        + "\n".join(costs)
+        + "\n"
+    )
+
+
+def plot(runs: Sequence[dict[str, Any]], starts: dict[int, dict[str, Any]], path: Path) -> None:
+    """Held-out pass@1 against generated completions, one line per variant (mean over seeds);
+    ablations dashed in their method's colour."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axis = plt.subplots(figsize=(8, 5))
+    colours: dict[str, Any] = {}
+    start_mean = statistics.fmean(float(s["pass@1"]) for s in starts.values())
+    axis.axhline(start_mean, color="grey", linewidth=0.8, linestyle=":", label="start (SFT)")
+    for label in dict.fromkeys(r["variant"] for r in runs):
+        mine = [r for r in runs if r["variant"] == label]
+        length = min(len(r["curve"]) for r in mine)
+        xs = [statistics.fmean(r["curve"][i][0] for r in mine) for i in range(length)]
+        ys = [statistics.fmean(r["curve"][i][1] for r in mine) for i in range(length)]
+        parent = mine[0]["ablation_of"]
+        colour = colours.get(parent) if parent else None
+        (line,) = axis.plot(
+            xs, ys, marker="o", linestyle="--" if parent else "-", color=colour, label=label
+        )
+        colours.setdefault(label, line.get_color())
+    axis.set_xlabel("generated completions (training budget)")
+    axis.set_ylabel("held-out pass@1")
+    axis.set_title("Learning under one budget (mean over seeds)")
+    axis.grid(alpha=0.3)
+    axis.legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+
+
+def machine_description() -> str:
+    import os
+
+    import torch
+
+    device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "CPU"
+    return f"{platform.node()} ({os.cpu_count()} cores, {device})"
+
+
+def run_benchmark(plan: Plan, log: Callable[[str], None]) -> dict[str, Any]:
+    """Run (or resume) the plan; write the json, md and png; return the report."""
+    from kernel.sandbox import SandboxHandle
+
+    variants = plan.variants()
+    if plan.cpu_threads is not None:
+        import torch
+
+        torch.set_num_threads(plan.cpu_threads)
+    began = time.perf_counter()
+    runs: list[dict[str, Any]] = []
+    starts: dict[int, dict[str, Any]] = {}
+    with SandboxHandle(isolation="pooled") as sandbox:
+        bench = Bench(plan, sandbox, log)
+        for seed in plan.seeds:
+            state, starts[seed] = bench.start(seed)
+            for variant in variants:
+                runs.append(bench.run(variant, seed, state, starts[seed]))
+    rows = summarise(runs, starts)
+    machine = machine_description()
+    report = {
+        "plan": json.loads(plan.model_dump_json()),
+        "machine": machine,
+        "wall_s": round(time.perf_counter() - began, 1),
+        "train_tasks": len(bench.train_tasks),
+        "eval_tasks": len(bench.eval_tasks),
+        "starts": {str(seed): start for seed, start in starts.items()},
+        "rows": rows,
+        "runs": runs,
+    }
+    plan.results_dir.mkdir(parents=True, exist_ok=True)
+    stem = plan.results_dir / plan.results_name
+    stem.with_suffix(".json").write_text(json.dumps(report, indent=2))
+    stem.with_suffix(".md").write_text(markdown(rows, plan, machine))
+    plot(runs, starts, stem.with_suffix(".png"))
+    return report
+
+
+def main() -> None:
+    """``python benchmarks/learning.py [options]`` is ``crucible bench learning [options]``."""
+    import sys
+
+    from cli.main import app
+
+    app(["bench", "learning", *sys.argv[1:]])
+
+
+if __name__ == "__main__":
+    main()
