@@ -6,7 +6,6 @@ is shifted back by the prelude's line count, so it indexes the candidate's own `
 
 from __future__ import annotations
 
-import ast
 import importlib.util
 import math
 import signal
@@ -137,10 +136,14 @@ def _job_test(index: int, test: TestCase) -> dict[str, Any]:
     if isinstance(body, StdioTest):
         return {"kind": "stdio", "stdin": body.stdin}
     try:
-        ast.parse(body.code)
-    except SyntaxError as exc:
+        # compile, not only parse: some errors (e.g. a walrus in a comprehension's iterable)
+        # come from the compiler's later passes, and would otherwise crash the harness.
+        compile(body.code, f"<test {index}>", "exec", dont_inherit=True)
+    except (SyntaxError, ValueError) as exc:
+        reason = exc.msg if isinstance(exc, SyntaxError) else str(exc)
+        line = f" (line {exc.lineno})" if isinstance(exc, SyntaxError) else ""
         raise InvalidTest(
-            f"tests[{index}].assert_test.code does not parse: {exc.msg} (line {exc.lineno})"
+            f"tests[{index}].assert_test.code does not compile: {reason}{line}"
         ) from None
     return {"kind": "assert", "code": body.code}
 

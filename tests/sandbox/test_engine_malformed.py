@@ -104,9 +104,18 @@ def test_the_engine_rejects_an_unknown_language(local: LocalEngine) -> None:
         local.run(request("x = 1", assert_test("pass"), language="cobol"))
 
 
-def test_the_engine_rejects_test_code_that_does_not_parse(local: LocalEngine) -> None:
-    with pytest.raises(RequestRejected, match=r"tests\[1\]\.assert_test\.code does not parse"):
-        local.run(request("x = 1", assert_test("pass"), assert_test("assert (")))
+@pytest.mark.parametrize(
+    "code",
+    [
+        "assert (",
+        # parses, but the compiler rejects it: once crashed the harness (SANDBOX_ERROR)
+        "assert f(1 for i in x in (y := 2))",
+        "assert f(1 for i in (y := [1]))",
+    ],
+)
+def test_the_engine_rejects_test_code_that_does_not_compile(local: LocalEngine, code: str) -> None:
+    with pytest.raises(RequestRejected, match=r"tests\[1\]\.assert_test\.code does not compile"):
+        local.run(request("x = 1", assert_test("pass"), assert_test(code)))
 
 
 def test_call_arguments_the_function_does_not_take_are_the_programs_error(
@@ -148,3 +157,31 @@ def test_the_server_answers_invalid_argument_naming_the_problem(
         served.run(bad)
     assert caught.value.code == "INVALID_ARGUMENT"
     assert words in caught.value.message
+
+
+@pytest.mark.parametrize(
+    ("test_code", "status"),
+    [
+        ("assert all(v for v in [add(1, 1) < 3 < 4])", Status.PASSED),
+        ("assert all(v for v in [4 < add(1, 1) < 3])", Status.WRONG_ANSWER),
+        # the middle operand runs once, and the last only when the first comparison holds
+        (
+            "calls = []\nassert all(v for v in [0 < len(calls.append(1) or calls) < 5])\n"
+            "assert calls == [1]",
+            Status.PASSED,
+        ),
+        (
+            "calls = []\nassert not all(v for v in [5 < len(calls) < calls.append(2)])\n"
+            "assert calls == []",
+            Status.PASSED,
+        ),
+    ],
+)
+def test_chained_comparisons_where_assignment_expressions_are_refused(
+    local: LocalEngine, test_code: str, status: Status
+) -> None:
+    """The harness rewrites comparisons through its strict helpers; inside a comprehension's
+    iterable it cannot use assignment expressions for a chain's temporaries (this once crashed
+    the harness: SANDBOX_ERROR for a caller's valid test)."""
+    verdict = local.run(request("def add(a, b):\n    return a + b\n", assert_test(test_code)))
+    assert verdict.status is status, verdict.error

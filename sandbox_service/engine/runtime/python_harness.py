@@ -429,16 +429,30 @@ def _call(name: str, *args: ast.expr) -> ast.Call:
     return ast.Call(func=ast.Name(id=name, ctx=ast.Load()), args=list(args), keywords=[])
 
 
+def _lambda(parameter: str, body: ast.expr) -> ast.Lambda:
+    arguments = ast.arguments(
+        posonlyargs=[],
+        args=[ast.arg(arg=parameter)],
+        kwonlyargs=[],
+        kw_defaults=[],
+        defaults=[],
+    )
+    return ast.Lambda(args=arguments, body=body)
+
+
 def _truth(node: ast.expr) -> ast.expr:
     return ast.copy_location(_call(TRUTH_NAME, node), node)
 
 
 class _TestRewriter(ast.NodeTransformer):
     """Routes comparisons, arithmetic and truth tests of test code through the strict helpers.
-    Chained comparisons keep single evaluation of each operand through named temporaries."""
+    Chained comparisons keep single evaluation of each operand through named temporaries:
+    assignment expressions, or, where the compiler refuses those (a comprehension's iterable,
+    a comprehension in a class body), parameters of nested lambdas (``scoped``)."""
 
-    def __init__(self) -> None:
+    def __init__(self, scoped: bool = False) -> None:
         self.temporaries = 0
+        self.scoped = scoped
 
     def _compare(self, op: ast.cmpop, left: ast.expr, right: ast.expr) -> ast.expr:
         symbol = _COMPARE_SYMBOLS.get(type(op))
@@ -448,6 +462,10 @@ class _TestRewriter(ast.NodeTransformer):
 
     def visit_Compare(self, node: ast.Compare) -> ast.AST:
         self.generic_visit(node)
+        if self.scoped and len(node.ops) > 1:
+            return ast.copy_location(
+                self._scoped_chain(node.left, node.ops, node.comparators), node
+            )
         left, parts = node.left, []
         for position, (op, right) in enumerate(zip(node.ops, node.comparators, strict=True)):
             if position == len(node.ops) - 1:
@@ -460,6 +478,27 @@ class _TestRewriter(ast.NodeTransformer):
             left = ast.Name(id=name, ctx=ast.Load())
         result = parts[0] if len(parts) == 1 else ast.BoolOp(op=ast.And(), values=parts)
         return ast.copy_location(result, node)
+
+    def _scoped_chain(
+        self, left: ast.expr, ops: list[ast.cmpop], rights: list[ast.expr]
+    ) -> ast.expr:
+        """``a < b < c`` as ``(lambda l: (lambda m: cmp(l, m) and cmp(m, c))(b))(a)``: a, then
+        b, each once, and c only when the first comparison holds, as Python evaluates it."""
+        if len(ops) == 1:
+            return self._compare(ops[0], left, rights[0])
+        outer = f"__crucible_operand_{self.temporaries}__"
+        inner = f"__crucible_operand_{self.temporaries + 1}__"
+        self.temporaries += 2
+        rest = self._scoped_chain(ast.Name(id=inner, ctx=ast.Load()), ops[1:], rights[1:])
+        first = self._compare(
+            ops[0], ast.Name(id=outer, ctx=ast.Load()), ast.Name(id=inner, ctx=ast.Load())
+        )
+        body = ast.BoolOp(op=ast.And(), values=[first, rest])
+        return ast.Call(
+            func=_lambda(outer, ast.Call(func=_lambda(inner, body), args=[rights[0]], keywords=[])),
+            args=[left],
+            keywords=[],
+        )
 
     def visit_BinOp(self, node: ast.BinOp) -> ast.AST:
         self.generic_visit(node)
@@ -499,8 +538,15 @@ class _TestRewriter(ast.NodeTransformer):
 
 
 def _compile_test(code: str, index: int) -> Any:
-    tree = _TestRewriter().visit(ast.parse(code, filename=f"<test {index}>"))
-    return compile(ast.fix_missing_locations(tree), f"<test {index}>", "exec")
+    """The test's code with the strict helpers in (see _TestRewriter); the trusted side has
+    already compiled the code as written, so only the rewriting can make it fail here."""
+    filename = f"<test {index}>"
+    try:
+        tree = _TestRewriter().visit(ast.parse(code, filename=filename))
+        return compile(ast.fix_missing_locations(tree), filename, "exec")
+    except SyntaxError:
+        tree = _TestRewriter(scoped=True).visit(ast.parse(code, filename=filename))
+        return compile(ast.fix_missing_locations(tree), filename, "exec")
 
 
 def _test_import(
