@@ -57,7 +57,9 @@ def warm_start(
 ) -> None:
     """The run's supervised warm start on the tasks' canonical solutions (none when
     ``warm_start.sft_epochs`` is 0), so that every command starting from a run config starts
-    from the same policy."""
+    from the same policy. Callers pass the whole training split, whatever
+    ``data.max_train_tasks`` says: a method that trains on a subset (to fit a budget) must
+    start from the same model as one that trains on all of it."""
     from kernel.sft import fine_tune
 
     if not run.warm_start.sft_epochs:

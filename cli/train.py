@@ -116,7 +116,8 @@ def train_command(
     console = Console(stderr=True, quiet=not processes.is_main)
     out = Path(run.trainer.output_dir)
     resuming = resume and latest_checkpoint(out) is not None
-    train_tasks = load_tasks(run.data.dataset, run.data.train_split, run.data.max_train_tasks)
+    split = load_tasks(run.data.dataset, run.data.train_split)
+    train_tasks = split[: run.data.max_train_tasks or None]
     eval_tasks = load_tasks(run.data.dataset, run.data.eval_split, run.data.max_eval_tasks)
     model, tokenizer = load_policy(run.model)
     eval_settings = _eval_settings(run)
@@ -126,7 +127,7 @@ def train_command(
         if resuming:
             before = json.loads((out / BEFORE_FILE).read_text())
         else:
-            warm_start(run, model, tokenizer, train_tasks, console)
+            warm_start(run, model, tokenizer, split, console)
             console.print("evaluating the starting model")
             if processes.is_main:
                 before = evaluate(model, tokenizer, eval_tasks, sandbox, eval_settings).summary()

@@ -18,6 +18,7 @@ self-verification picked a truly correct code.
 from __future__ import annotations
 
 import ast
+import doctest
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -81,20 +82,52 @@ def prompt_for_tests(problem: Problem, settings: CodeDPOConfig) -> str:
     return head + settings.test_prefix.format(entry_point=name)
 
 
+def compiles(code: str) -> bool:
+    """Whether ``code`` compiles (parsing alone misses errors of the compiler's later passes)."""
+    try:
+        compile(code, "<test>", "exec", dont_inherit=True)
+    except (SyntaxError, ValueError):
+        return False
+    return True
+
+
 def usable_tests(problem: Problem, lines: Sequence[str], settings: CodeDPOConfig) -> list[str]:
     """Generated test lines as test programs: the prefix plus the sampled line, keeping the
-    first of each distinct test that parses as Python."""
+    first of each distinct test that compiles as Python (the sandbox rejects a request whose
+    test does not: one bad line would cost the whole row)."""
     name = entry_point(problem)
     prefix = settings.test_prefix.format(entry_point=name)
     tests: list[str] = []
     for line in lines:
         code = (prefix + line).strip()
-        try:
-            ast.parse(code)
-        except SyntaxError:
+        if not compiles(code):
             continue
         if code not in tests:
             tests.append(code)
+    return tests
+
+
+def example_tests(problem: Problem) -> list[str]:
+    """The prompt's docstring examples of its function under test as one-line tests
+    (``>>> f(4)`` showing ``5`` gives ``assert (f(4)) == (5)``); none when the prompt does not
+    parse or shows no example with a value."""
+    name = entry_point(problem)
+    try:
+        tree = ast.parse(problem.prompt)
+    except SyntaxError:
+        return []
+    tests: list[str] = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) or node.name != name:
+            continue
+        docstring = ast.get_docstring(node) or ""
+        for example in doctest.DocTestParser().get_examples(docstring):
+            call, want = example.source.strip(), example.want.strip()
+            if not want or "\n" in call or "\n" in want:
+                continue
+            test = f"assert ({call}) == ({want})"
+            if compiles(test) and test not in tests:
+                tests.append(test)
     return tests
 
 
@@ -242,6 +275,14 @@ class PairBuilder:
         self.stats["codes"] = float(sum(len(p.codes) for p in prompts))
         self.stats["tests_sampled"] = float(len(problems) * settings.tests_per_prompt)
         self.stats["tests_usable"] = float(sum(len(p.tests) for p in prompts))
+        if settings.prompt_example_tests:
+            added = 0
+            for prompt in prompts:
+                examples = example_tests(prompt.problem)
+                generated = [t for t in prompt.tests if t not in examples]
+                added += len(examples)
+                prompt.tests = examples + generated
+            self.stats["tests_from_prompt"] = float(added)
         self.stats["problems_without_tests"] = float(sum(1 for p in prompts if not p.tests))
         return prompts
 

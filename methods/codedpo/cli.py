@@ -59,9 +59,10 @@ def build_pairs_command(
     if settings.pairs_file is not None:
         fail(ExitCode.BAD_INPUT, "method.pairs_file is set: build-pairs writes pairs, --output")
     console = Console(stderr=True)
-    tasks = load_tasks(run.data.dataset, run.data.train_split, run.data.max_train_tasks)
+    split = load_tasks(run.data.dataset, run.data.train_split)
+    tasks = split[: run.data.max_train_tasks or None]
     model, tokenizer = load_policy(run.model)
-    warm_start(run, model, tokenizer, tasks, console)
+    warm_start(run, model, tokenizer, split, console)
     with open_sandbox(run.sandbox.addresses, run.sandbox.workers, run.sandbox.isolation) as sandbox:
         console.print(f"building pairs for {len(tasks)} problems")
         built = pair_builder(run, model, tokenizer, sandbox, settings).build(to_problems(tasks))

@@ -53,6 +53,13 @@ class CodeDPOConfig(BaseModel):
     test_max_new_tokens: int = Field(
         default=64, ge=1, description="Most tokens of one sampled test line."
     )
+    prompt_example_tests: bool = Field(
+        default=False,
+        description="Also put the prompt's own docstring examples (`>>> call` and the value it "
+        "shows) into the n x m matrix as tests, beside the generated ones, for a model that "
+        "cannot write tests. A deviation: the paper's tests are all model-generated; these are "
+        "part of the prompt the model sees, never the dataset's hidden tests.",
+    )
 
     # -------------------------------------------------------- self-verification
     ranking: Ranking = Field(

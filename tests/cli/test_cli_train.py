@@ -94,34 +94,35 @@ def test_eval_reports_pass_at_k_and_writes_per_task_rows(tmp_path: Path) -> None
     assert [line["n"] for line in lines] == [2, 2, 2]
 
 
+TINY_RUN = [
+    "train",
+    "--config",
+    "configs/demo.yaml",
+    "--set",
+    "warm_start.sft_epochs=2",
+    "--set",
+    "trainer.batch_prompts=2",
+    "--set",
+    "sampling.n=2",
+    "--set",
+    "sampling.max_new_tokens=12",
+    "--set",
+    "data.max_eval_tasks=3",
+    "--set",
+    "data.eval_samples=2",
+    "--set",
+    "data.eval_k=[1,2]",
+    "--set",
+    "trainer.checkpoint_every=1",
+    "--set",
+    "trainer.eval_every=0",
+    "--json",
+]
+
+
 @pytest.mark.slow
 def test_train_then_resume_from_the_command_line(tmp_path: Path) -> None:
-    common = [
-        "train",
-        "--config",
-        "configs/demo.yaml",
-        "--output-dir",
-        str(tmp_path / "run"),
-        "--set",
-        "warm_start.sft_epochs=2",
-        "--set",
-        "trainer.batch_prompts=2",
-        "--set",
-        "sampling.n=2",
-        "--set",
-        "sampling.max_new_tokens=12",
-        "--set",
-        "data.max_eval_tasks=3",
-        "--set",
-        "data.eval_samples=2",
-        "--set",
-        "data.eval_k=[1,2]",
-        "--set",
-        "trainer.checkpoint_every=1",
-        "--set",
-        "trainer.eval_every=0",
-        "--json",
-    ]
+    common = [*TINY_RUN, "--output-dir", str(tmp_path / "run")]
     first = run(*common, "--set", "trainer.steps=1")
     assert first.returncode == 0, first.stderr
     resumed = run(*common, "--set", "trainer.steps=2", "--resume")
@@ -136,3 +137,19 @@ def test_train_then_resume_from_the_command_line(tmp_path: Path) -> None:
     # Step 0 is the starting model's evaluation, so the curves start where training started.
     assert rows[0]["eval_pass@1"] == summary["before"]["pass@1"]
     assert (tmp_path / "run" / "training_curves.png").stat().st_size > 10_000
+
+
+@pytest.mark.slow
+def test_a_training_subset_does_not_change_the_starting_model(tmp_path: Path) -> None:
+    common = [*TINY_RUN, "--set", "trainer.steps=1"]
+    whole = run(*common, "--output-dir", str(tmp_path / "whole"))
+    subset = run(
+        *common, "--output-dir", str(tmp_path / "subset"), "--set", "data.max_train_tasks=2"
+    )
+    assert whole.returncode == 0, whole.stderr
+    assert subset.returncode == 0, subset.stderr
+    timings = {"generation_s", "sandbox_s"}
+    before = [json.loads(result.stdout)["before"] for result in (whole, subset)]
+    assert [{k: v for k, v in b.items() if k not in timings} for b in before] == [
+        {k: v for k, v in before[0].items() if k not in timings}
+    ] * 2

@@ -24,18 +24,20 @@ import methods.codedpo.verify as verify_module
 from cli.main import app
 from evaluation.datasets import load_dataset
 from evaluation.problems import to_problems
-from kernel.config import ModelConfig
+from kernel.config import ModelConfig, SamplingConfig
 from kernel.loop import Trainer
 from kernel.models import load_model
 from kernel.plugin import Problem, validate_plugin
 from kernel.policy import completion_logprobs
 from kernel.registry import load_method
 from kernel.run_config import load_run_config, method_settings
+from kernel.sampler import Sampler, format_prompt
 from kernel.sandbox import SandboxHandle
 from kernel.sft import fine_tune
 from methods.codedpo import CodeDPO
 from methods.codedpo.build import (
     TimingJob,
+    example_tests,
     matrix_request,
     pass_row,
     prompt_for_tests,
@@ -50,7 +52,7 @@ from methods.codedpo.pairs import (
     read_pairs,
     write_pairs,
 )
-from methods.codedpo.train import dpo_trainer
+from methods.codedpo.train import dpo_trainer, tokenize_pair
 from methods.codedpo.verify import (
     all_tests_trusted_pair,
     correctness_pair,
@@ -301,14 +303,36 @@ def _problem(name: str = "has_dup") -> Problem:
     )
 
 
-def test_generated_lines_become_distinct_parsable_tests() -> None:
+def test_generated_lines_become_distinct_compilable_tests() -> None:
     settings = CodeDPOConfig()
     problem = _problem("f")
     assert prompt_for_tests(problem, settings) == (
         "def f(xs):\n    pass\n\n\n# check the correctness of f\nassert f("
     )
-    lines = ["[1]) == 1", "[1]) == 1 ", "[1] ==", "[]) == 0"]
+    # the fifth parses but does not compile (the sandbox would reject the whole request)
+    lines = ["[1]) == 1", "[1]) == 1 ", "[1] ==", "[]) == 0", "1 for i in (y := [1])) == 1"]
     assert usable_tests(problem, lines, settings) == ["assert f([1]) == 1", "assert f([]) == 0"]
+
+
+def test_the_prompt_docstring_examples_become_tests() -> None:
+    prompt = 'def add_1(x: int) -> int:\n    """Return x plus 1.\n\n    >>> add_1(4)\n    5\n'
+    prompt += '    """\n'
+    problem = Problem(
+        problem_id="t/add_1",
+        prompt=prompt,
+        tests=[],
+        program_prefix=prompt,
+        metadata={"entry_point": "add_1"},
+    )
+    assert example_tests(problem) == ["assert (add_1(4)) == (5)"]
+    # no example, an example of another function, or an unparsable prompt: no test
+    assert example_tests(_problem("f")) == []
+    other = problem.model_copy(update={"metadata": {"entry_point": "g"}})
+    assert example_tests(other) == []
+    for task in load_dataset("crucible-basic", "train")[:20]:
+        (test,) = example_tests(to_problems([task])[0])
+        program = (task.canonical_solution or "") + test
+        exec(compile(program, task.task_id, "exec"), {})  # the reference passes its example
 
 
 @pytest.fixture(scope="module")
@@ -474,6 +498,34 @@ def test_trl_dpo_loss_matches_the_hand_computed_objective(tmp_path: Path, loss_t
     assert logged[0]["loss"] == pytest.approx(float(expected), rel=1e-4)
 
 
+def test_pairs_are_tokenised_as_the_sampler_continues_the_prompt(tmp_path: Path) -> None:
+    # A code prompt ends with a newline and a completion starts with indentation: trl's own rule
+    # (tokenise prompt + completion as one text) merges them into one token and trains the
+    # completion after a prompt the sampler never produces. The pairs must start where sampling
+    # starts: after the prompt's own tokens, BOS included.
+    policy, tokenizer = load_model(ModelConfig(name_or_path="tiny", device="cpu"))
+    pair = _pair()
+    prompt_text = format_prompt(tokenizer, pair.prompt, chat=False)
+    joint = tokenizer(prompt_text + pair.chosen, add_special_tokens=False)["input_ids"]
+    sampled_prompt = tokenizer(prompt_text, add_special_tokens=False)["input_ids"]
+    assert joint[: len(sampled_prompt)] != sampled_prompt  # the boundary does merge
+    eos = tokenizer.eos_token_id
+    expected = {
+        "prompt_ids": sampled_prompt,
+        "chosen_ids": tokenizer(pair.chosen, add_special_tokens=False)["input_ids"] + [eos],
+        "rejected_ids": tokenizer(pair.rejected, add_special_tokens=False)["input_ids"] + [eos],
+    }
+    assert tokenize_pair(tokenizer, pair.prompt, pair.chosen, pair.rejected) == expected
+    trainer = dpo_trainer(policy, tokenizer, [pair], CodeDPOConfig(), output_dir=tmp_path, seed=0)
+    row = trainer.train_dataset[0]
+    assert {key: row[key] for key in expected} == expected
+    # and that is how the sampler encodes the prompt it continues
+    (sample,) = Sampler(policy, tokenizer, SamplingConfig(max_new_tokens=2)).sample(
+        [prompt_text], n=1, seed=0
+    )[0]
+    assert sample.prompt_ids == expected["prompt_ids"]
+
+
 def test_the_precomputed_reference_is_the_model_as_training_starts(tmp_path: Path) -> None:
     policy, tokenizer = load_model(ModelConfig(name_or_path="tiny", device="cpu"))
     with torch.no_grad():
@@ -524,6 +576,8 @@ SHORT_BUILD = [
     f"data.max_train_tasks={TRAIN_TASKS}",
     "sampling.max_new_tokens=16",
     "method.test_max_new_tokens=12",
+    "method.codes_per_prompt=8",
+    "method.tests_per_prompt=8",
     "method.timing_repeats=2",
     "method.batch_size=8",
     "method.epochs=1",
