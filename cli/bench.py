@@ -44,6 +44,15 @@ def learning_command(
         typer.Option("--method", help="Methods to run (repeatable); default all five."),
     ] = None,
     ablations: Annotated[bool, typer.Option(help="Add the ablation rows.")] = True,
+    overrides: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            help="Override a run-config value (repeatable): KEY=VALUE for every run, "
+            "METHOD:KEY=VALUE for one method's runs, start:KEY=VALUE for the starting model "
+            "(e.g. --set start:warm_start.lr=1e-5 --set trainer.lr=1e-6 for smollm2-135m).",
+        ),
+    ] = None,
     workdir: Annotated[
         Path | None, typer.Option(help="Where runs are kept and resumed from.")
     ] = None,
@@ -71,6 +80,8 @@ def learning_command(
         changes["methods"] = tuple(methods)
     if not ablations:
         changes["ablations"] = False
+    if overrides:
+        changes["overrides"] = tuple(overrides)
     if workdir is not None:
         changes["workdir"] = workdir
     try:

@@ -23,7 +23,7 @@ def _plan(tmp_path: Path) -> Plan:
         methods=("grpo", "cycle"),
         ablations=False,
         max_eval_tasks=3,
-        sft_epochs=1,
+        overrides=("start:warm_start.sft_epochs=1", "cycle:method.phase2_epochs=1"),
         curve_points=1,
         workdir=tmp_path / "work",
         results_dir=tmp_path / "results",
@@ -65,7 +65,22 @@ def test_every_method_runs_under_the_measured_budget_and_resumes(tmp_path: Path)
     assert not any("warm start" in line or ": grpo" in line for line in again)
 
 
-def test_an_unknown_method_is_bad_input_naming_it() -> None:
-    result = CliRunner().invoke(app, ["bench", "learning", "--method", "nope"])
+@pytest.mark.parametrize(
+    ("arguments", "named"),
+    [
+        (["--method", "nope"], "nope"),
+        (["--set", "nope:trainer.lr=1"], "nope"),
+        (["--set", "trainer.lr"], "KEY=VALUE"),
+    ],
+)
+def test_bad_input_is_exit_2_naming_the_problem(arguments: list[str], named: str) -> None:
+    result = CliRunner().invoke(app, ["bench", "learning", *arguments])
     assert result.exit_code == 2
-    assert "nope" in result.output
+    assert named in result.output
+
+
+def test_overrides_reach_their_target_only() -> None:
+    plan = Plan(overrides=("trainer.lr=1", "rltf:trainer.steps=3", "start:warm_start.lr=2"))
+    assert plan.overrides_for("rltf") == ["trainer.lr=1", "trainer.steps=3"]
+    assert plan.overrides_for("grpo") == ["trainer.lr=1"]
+    assert plan.overrides_for("start") == ["trainer.lr=1", "warm_start.lr=2"]
