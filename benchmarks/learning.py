@@ -196,6 +196,7 @@ class Bench:
         self.plan = plan
         self.sandbox = sandbox
         self.log = log
+        self.reused = 0  # finished runs taken from the workdir instead of trained again
         base = self._config(START_CONFIG, 0, plan.workdir)
         self.train_tasks: list[Task] = load_dataset(base.data.dataset, base.data.train_split)
         eval_tasks: list[Task] = load_dataset(base.data.dataset, base.data.eval_split)
@@ -317,6 +318,7 @@ class Bench:
         )
         found = _load_cached(cached, key)
         if found is not None:
+            self.reused += 1
             return found
         if out.exists():
             import shutil
@@ -559,9 +561,12 @@ def markdown(rows: Sequence[dict[str, Any]], plan: Plan, machine: str) -> str:
     )
 
 
+ABLATION_STYLES = ("--", ":", "-.")
+
+
 def plot(runs: Sequence[dict[str, Any]], starts: dict[int, dict[str, Any]], path: Path) -> None:
     """Held-out pass@1 against generated completions, one line per variant (mean over seeds);
-    ablations dashed in their method's colour."""
+    ablations dashed or dotted in their method's colour."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -569,6 +574,7 @@ def plot(runs: Sequence[dict[str, Any]], starts: dict[int, dict[str, Any]], path
 
     figure, axis = plt.subplots(figsize=(8, 5))
     colours: dict[str, Any] = {}
+    siblings: Counter[str] = Counter()
     start_mean = statistics.fmean(float(s["pass@1"]) for s in starts.values())
     axis.axhline(start_mean, color="grey", linewidth=0.8, linestyle=":", label="start (SFT)")
     for label in dict.fromkeys(r["variant"] for r in runs):
@@ -578,13 +584,20 @@ def plot(runs: Sequence[dict[str, Any]], starts: dict[int, dict[str, Any]], path
         ys = [statistics.fmean(r["curve"][i][1] for r in mine) for i in range(length)]
         parent = mine[0]["ablation_of"]
         colour = colours.get(parent) if parent else None
+        style = "-"
+        if parent:
+            siblings[parent] += 1
+            style = ABLATION_STYLES[(siblings[parent] - 1) % len(ABLATION_STYLES)]
         (line,) = axis.plot(
-            xs, ys, marker="o", linestyle="--" if parent else "-", color=colour, label=label
+            xs, ys, marker="o" if not parent else "s", linestyle=style, color=colour, label=label
         )
         colours.setdefault(label, line.get_color())
     axis.set_xlabel("generated completions (training budget)")
     axis.set_ylabel("held-out pass@1")
-    axis.set_title("Learning under one budget (mean over seeds)")
+    axis.set_title(
+        "Learning under one budget (mean over seeds; offline methods: start and end only)",
+        fontsize=10,
+    )
     axis.grid(alpha=0.3)
     axis.legend(fontsize=8)
     figure.tight_layout()
@@ -625,6 +638,7 @@ def run_benchmark(plan: Plan, log: Callable[[str], None]) -> dict[str, Any]:
         "plan": json.loads(plan.model_dump_json()),
         "machine": machine,
         "wall_s": round(time.perf_counter() - began, 1),
+        "runs_reused": bench.reused,
         "train_tasks": len(bench.train_tasks),
         "eval_tasks": len(bench.eval_tasks),
         "starts": {str(seed): start for seed, start in starts.items()},

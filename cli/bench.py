@@ -66,7 +66,8 @@ def learning_command(
     """Train every method from the same SFT'd start under the same budget, over several seeds,
     and compare held-out pass@1, pass@5 and pass@1 after refinement; writes
     benchmarks/results/learning{,_quick}.{md,json,png}. A finished run is reused when the command
-    is run again (--fresh discards them). Exits 1 when a method does not beat its start."""
+    is run again (--fresh discards them). Exits 1 when a method does not beat its start (not
+    with --quick, whose budget is too small to judge by)."""
     import shutil
 
     from benchmarks.learning import Plan, run_benchmark
@@ -120,4 +121,5 @@ def learning_command(
     losers = [r["variant"] for r in rows[1:] if not r["ablation_of"] and not r["beats_start"]]
     if losers:
         console.print(f"[red]did not beat the starting model: {', '.join(losers)}[/red]")
-        raise typer.Exit(ExitCode.NOT_PASSED)
+        if not quick:  # a smoke run's budget is too small to judge learning by
+            raise typer.Exit(ExitCode.NOT_PASSED)

@@ -62,6 +62,7 @@ def test_every_method_runs_under_the_measured_budget_and_resumes(tmp_path: Path)
     again: list[str] = []
     resumed = run_benchmark(plan, again.append)
     assert resumed["runs"] == report["runs"]
+    assert (report["runs_reused"], resumed["runs_reused"]) == (0, 2)
     assert not any("warm start" in line or ": grpo" in line for line in again)
 
 
