@@ -44,6 +44,7 @@ from sandbox_service.models import ExecuteRequest, ExecuteResponse, Limits, Stat
 
 # Queries generated per chunk; each chunk's programs are executed while the next is generated.
 GENERATION_CHUNK = 4
+REFERENCE_FILE = "reference_model.pt"
 PLOTTED = ["reward_mean", "pass_rate", "loss", "eval_pass@1", "tokens_per_s", "sandbox_s"]
 
 
@@ -322,12 +323,37 @@ class Trainer:
             )
         self.processes.wait()
 
+    def _save_reference(self) -> None:
+        """Keep the reference model's weights beside the checkpoints: it is the run's starting
+        model (after any warm start), which a resumed run cannot rebuild from the checkpoint."""
+        reference = self.context.reference_model
+        if reference is None:
+            return
+        if self.processes.is_main:
+            self.output_dir.mkdir(parents=True, exist_ok=True)
+            weights = {k: v.detach().cpu() for k, v in reference.state_dict().items()}
+            torch.save(weights, self.output_dir / REFERENCE_FILE)
+        self.processes.wait()
+
+    def _load_reference(self) -> None:
+        reference = self.context.reference_model
+        if reference is None:
+            return
+        path = self.output_dir / REFERENCE_FILE
+        if not path.exists():
+            raise ValueError(
+                f"{path} is missing: {type(self.method).__name__} needs the run's reference model "
+                "to resume, and this run did not save one"
+            )
+        reference.load_state_dict(torch.load(path, weights_only=True))
+
     def resume(self) -> int:
         """Load the newest checkpoint, if any; returns the step it reached."""
         folder = latest_checkpoint(self.output_dir)
         if folder is None:
             return 0
         state = load_checkpoint(folder, self.model)
+        self._load_reference()
         # The sampling copy restarts from the checkpoint's weights: exact when the checkpoint's
         # step is a multiple of refresh_every (the copy had just been refreshed there).
         self._refresh_generator()
@@ -367,6 +393,8 @@ class Trainer:
             return fit_offline(self, resume=resume, initial_metrics=initial_metrics)
         trainer = self.config.trainer
         resumed_at = self.resume() if resume else None
+        if not resumed_at:
+            self._save_reference()
         main = self.processes.is_main
         logger = MetricsLogger(self.output_dir, resume_step=resumed_at) if main else None
         if logger is not None and resumed_at is None and initial_metrics:

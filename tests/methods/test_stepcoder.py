@@ -496,7 +496,17 @@ def test_two_ppo_steps_train_and_a_resumed_run_gets_curricula_and_value_head_bac
     resumed = _trainer(config, sandbox)
     assert isinstance(resumed.method, StepCoder)
     assert resumed.method.curricula == {}
+    # `crucible train --resume` skips the warm start: the new reference would be the base model
+    reference = resumed.context.reference_model
+    assert reference is not None and trainer.context.reference_model is not None
+    with torch.no_grad():
+        for parameter in reference.parameters():
+            parameter.add_(1.0)
     assert resumed.resume() == 2
+    for kept, original in zip(
+        reference.parameters(), trainer.context.reference_model.parameters(), strict=True
+    ):
+        assert torch.equal(kept, original), "the resumed run's KL reference is not the run's start"
     assert resumed.method.state_dict()["curricula"] == method.state_dict()["curricula"]
     assert torch.equal(resumed.method.value_head.linear.weight, head_weight)
     # the optimiser still holds the restored head (restored in place, not replaced)
