@@ -539,15 +539,19 @@ def markdown(rows: Sequence[dict[str, Any]], plan: Plan, machine: str) -> str:
         )
     costs = [
         "| variant | steps | completions | tokens | generation s | sandbox s | learning s | "
-        "training status mix |",
-        "|---|---|---|---|---|---|---|---|",
+        "per step: gen / sandbox / learn s | training status mix |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for row in rows[1:]:
         mix = ", ".join(f"{_STATUS_SHORT.get(k, k)} {v:.0%}" for k, v in row["status_mix"].items())
+        steps = max(row["steps"], 1.0)
+        per_step = " / ".join(
+            f"{row[key] / steps:.2f}" for key in ("generation_s", "sandbox_s", "learning_s")
+        )
         costs.append(
             f"| {row['variant']} | {row['steps']:.0f} | {row['completions']:.0f} | "
             f"{row['generated_tokens']:.0f} | {row['generation_s']:.1f} | "
-            f"{row['sandbox_s']:.1f} | {row['learning_s']:.1f} | {mix} |"
+            f"{row['sandbox_s']:.1f} | {row['learning_s']:.1f} | {per_step} | {mix} |"
         )
     return (
         head
@@ -555,9 +559,8 @@ def markdown(rows: Sequence[dict[str, Any]], plan: Plan, machine: str) -> str:
         + "\n".join(scores)
         + "\n\n## Cost per run (seconds, mean over seeds) and the training verdicts\n\n"
         + "Learning s = training wall time − generation − sandbox wait (held-out evaluations "
-        "excluded). Offline methods (CodeDPO, CYCLE) log one step per epoch of their trainer.\n\n"
-        + "\n".join(costs)
-        + "\n"
+        "excluded). Offline methods' steps are the rows their trainer logs (optimiser steps "
+        "for CodeDPO, epochs for CYCLE).\n\n" + "\n".join(costs) + "\n"
     )
 
 
