@@ -9,6 +9,7 @@ reason, never exceptions. Cancelling the awaiting task kills the program's jail.
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import shutil
 import tempfile
@@ -133,8 +134,17 @@ class Engine:
 
     def languages(self) -> list[Language]:
         """Every language this engine runs, sorted by name."""
+        return list(self._languages)
+
+    @functools.cached_property
+    def _languages(self) -> tuple[Language, ...]:
+        # Toolchains are probed once; every request checks its language against this list.
         languages = [py.python_language(), *self._native.languages()]
-        return sorted(languages, key=lambda language: language.name)
+        return tuple(sorted(languages, key=lambda language: language.name))
+
+    @functools.cached_property
+    def _language_names(self) -> list[str]:
+        return [language.name for language in self._languages]
 
     def stats(self) -> EngineStats:
         """Running and queued requests, live pooled workers and their replacements by reason."""
@@ -153,7 +163,7 @@ class Engine:
             await self._pool.start()
 
     def _check(self, request: ExecuteRequest) -> ResolvedLimits:
-        names = [language.name for language in self.languages()]
+        names = self._language_names
         if request.language not in names:
             raise RequestRejected(
                 f"language {request.language!r} is not supported; choose one of {names}"
