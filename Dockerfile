@@ -30,7 +30,8 @@ RUN pip install --no-cache-dir \
       proto/crucible/sandbox/v1/sandbox.proto \
  && pip install --no-cache-dir --no-deps .
 
-EXPOSE 50051
+# gRPC; Prometheus metrics when the server is given --metrics-address 0.0.0.0:9464
+EXPOSE 50051 9464
 HEALTHCHECK --interval=30s --timeout=5s CMD crucible sandbox languages --server 127.0.0.1:50051 --json >/dev/null || exit 1
 ENTRYPOINT ["crucible", "sandbox", "serve", "--address", "0.0.0.0:50051"]
-CMD ["--isolation", "pooled"]
+CMD ["--isolation", "pooled", "--metrics-address", "0.0.0.0:9464"]
