@@ -1,7 +1,7 @@
 """The shared runner of every non-Python language: compile once in a jail, run each test in one.
 
 A request goes through two jails, each a fresh nsjail with the supervisor
-(``runtime/native_harness.py``) as pid 1:
+(``engine/runtime/native_harness.py``, beside the Python harness) as pid 1:
 
 1. the **compile jail** (skipped when the artifact cache has the build): the build directory is
    the only writable host path; the compiler gets its own limits (CPU, wall, memory, pids), and
@@ -93,7 +93,7 @@ def _system_binds() -> list[tuple[str, str]]:
     prefix = py.python_runtime().prefix
     if not prefix.startswith("/usr/"):
         binds.append((prefix, prefix))
-    binds += [(str(RUNTIME_DIR), JAIL_RUNTIME)]
+    binds += [(str(RUNTIME_DIR), JAIL_RUNTIME), (str(py.HARNESS_DIR), py.JAIL_HARNESS_DIR)]
     binds += [(dev, dev) for dev in ("/dev/null", "/dev/urandom", "/dev/zero")]
     return binds
 
@@ -425,8 +425,8 @@ class NativeRunner:
     # ---------------------------------------------------------------------------- plumbing
 
     def _supervisor_argv(self) -> list[str]:
-        runtime = JAIL_RUNTIME if self._jailed else str(RUNTIME_DIR)
-        return [py.python_runtime().interpreter, "-I", "-S", "-B", f"{runtime}/native_harness.py"]
+        harness = py.JAIL_HARNESS_DIR if self._jailed else str(py.HARNESS_DIR)
+        return [py.python_runtime().interpreter, "-I", "-S", "-B", f"{harness}/native_harness.py"]
 
     @staticmethod
     def _run_entry(

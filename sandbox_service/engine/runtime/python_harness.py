@@ -48,7 +48,6 @@ import math  # noqa: F401  (loaded before any candidate so that test code gets i
 import operator
 import os
 import resource
-import select
 import signal
 import struct
 import sys
@@ -62,10 +61,24 @@ from typing import Any, NoReturn
 # builtins module (``builtins.isinstance = ...``) changes nothing the harness relies on.
 globals()["__builtins__"] = dict(builtins.__dict__)
 
+
+def _load_supervise() -> Any:
+    """runtime/supervise.py, which both in-jail harnesses share; loaded by path because ``-I``
+    leaves this directory off ``sys.path``."""
+    import importlib.util
+
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "supervise.py")
+    spec = importlib.util.spec_from_file_location("crucible_supervise", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_supervise = _load_supervise()
+
 SOLUTION_NAME = "solution.py"
 MODULE_NAME = "solution"
-STDERR_KEEP = 64 << 10
-RECORD_KEEP = 16 << 20
 CMP_NAME = "__crucible_compare__"
 BINOP_NAME = "__crucible_binop__"
 TRUTH_NAME = "__crucible_truth__"
@@ -822,31 +835,6 @@ def _wipe(path: str) -> bool:
         os.close(top)
 
 
-def _kill_tree(pid: int) -> None:
-    """SIGKILL the test's processes. As pid 1 of a jail that is every process but this one;
-    without a jail (``--insecure-no-sandbox``) only the test's session can be reached."""
-    try:
-        if os.getpid() == 1:
-            os.kill(-1, signal.SIGKILL)
-        else:
-            os.killpg(pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
-def _reap_all() -> None:
-    while True:
-        try:
-            os.waitpid(-1, 0)
-        except ChildProcessError:
-            return
-
-
-def _children_cpu_ms() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return (usage.ru_utime + usage.ru_stime) * 1000.0
-
-
 _RLIMITS = sorted(value for name, value in vars(resource).items() if name.startswith("RLIMIT_"))
 _STATE_NAMES = ("resource limits", "priority", "scheduling policy", "CPU affinity")
 
@@ -881,25 +869,6 @@ def _tampering() -> str:
     )
 
 
-class _Capture:
-    """Reads a pipe into a bounded buffer."""
-
-    def __init__(self, fd: int, keep: int) -> None:
-        self.fd, self.keep = fd, keep
-        self.data = bytearray()
-        self.total = 0
-
-    def read(self) -> bool:
-        chunk = os.read(self.fd, 1 << 16)
-        if not chunk:
-            return False
-        self.total += len(chunk)
-        room = self.keep - len(self.data)
-        if room > 0:
-            self.data += chunk[:room]
-        return True
-
-
 def _child_record(data: bytes, token: str) -> dict[str, Any] | None:
     """The record the harness code in the child wrote: the one line that carries the token."""
     for line in data.decode("utf-8", "replace").splitlines():
@@ -925,7 +894,7 @@ def _run_test(job: dict[str, Any], index: int, code: Any, workdir: str) -> dict[
     err_r, err_w = os.pipe()
     res_r, res_w = os.pipe()
     token = os.urandom(16).hex()
-    cpu_before = _children_cpu_ms()
+    cpu_before = _supervise.children_cpu_ms()
     started = time.monotonic()
     pid = os.fork()
     if pid == 0:
@@ -946,61 +915,20 @@ def _run_test(job: dict[str, Any], index: int, code: Any, workdir: str) -> dict[
             _exit(70)
     for fd in (out_w, err_w, res_w):
         os.close(fd)
-    output_limit = job["output_limit"]
-    stdout = _Capture(out_r, output_limit + 1)
-    stderr = _Capture(err_r, STDERR_KEEP)
-    result = _Capture(res_r, RECORD_KEEP)
-    pidfd = os.pidfd_open(pid)
-    open_fds = {out_r: stdout, err_r: stderr, res_r: result}
-    deadline = started + job["wall_ms"] / 1000.0
-    killed_by = ""
-    exited = False
-    while open_fds or not exited:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            killed_by = "wall"
-            break
-        watch = list(open_fds) + ([] if exited else [pidfd])
-        ready, _, _ = select.select(watch, [], [], remaining)
-        for fd in ready:
-            if fd == pidfd:
-                exited = True
-            elif not open_fds[fd].read():
-                del open_fds[fd]
-        if stdout.total + stderr.total > output_limit:
-            killed_by = "output"
-            break
-        if exited and open_fds:
-            # The test's process is gone but something it started still holds a pipe.
-            _kill_tree(pid)
-    _kill_tree(pid)
-    _, status, usage = os.wait4(pid, 0)
-    wall_ms = (time.monotonic() - started) * 1000.0
-    _reap_all()
-    for fd, capture in list(open_fds.items()):
-        while _drain_ready(fd) and capture.read():
-            pass
-    for fd in (out_r, err_r, res_r, pidfd):
-        os.close(fd)
+    watched = _supervise.supervise(
+        pid,
+        (out_r, err_r, res_r),
+        started=started,
+        cpu_before=cpu_before,
+        wall_ms=job["wall_ms"],
+        output_limit=job["output_limit"],
+    )
     return {
         "event": "test",
         "index": index,
-        "exit_code": os.waitstatus_to_exitcode(status),
-        "cpu_ms": _children_cpu_ms() - cpu_before,
-        "wall_ms": wall_ms,
-        "peak_memory_bytes": usage.ru_maxrss * 1024,
-        "stdout": bytes(stdout.data[:output_limit]).decode("utf-8", "replace"),
-        "stdout_total": stdout.total,
-        "stderr": bytes(stderr.data).decode("utf-8", "replace"),
-        "stderr_total": stderr.total,
-        "killed_by": killed_by,
-        "child": _child_record(bytes(result.data), token),
+        **{key: value for key, value in watched.items() if key != "result"},
+        "child": _child_record(watched["result"], token),
     }
-
-
-def _drain_ready(fd: int) -> bool:
-    ready, _, _ = select.select([fd], [], [], 0)
-    return bool(ready)
 
 
 def _emit(record: dict[str, Any]) -> None:

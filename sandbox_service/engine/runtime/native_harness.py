@@ -24,41 +24,32 @@ import math
 import os
 import re
 import resource
-import select
 import signal
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-STDERR_KEEP = 64 << 10
-RESULT_KEEP = 16 << 20
 COLLECT_KEEP = 8 << 20
 POST_KEEP = 1 << 20
 POST_WALL_S = 10.0
 _ADDRESS = re.compile(rb"0x[0-9a-fA-F]+")
 
 
-class _Capture:
-    """Reads a pipe into a bounded buffer, counting every byte."""
+def _load_supervise() -> Any:
+    """supervise.py beside this file, shared with the Python harness; loaded by path because
+    ``-I`` leaves this directory off ``sys.path``."""
+    import importlib.util
 
-    def __init__(self, fd: int, keep: int) -> None:
-        self.fd, self.keep = fd, keep
-        self.data = bytearray()
-        self.total = 0
+    path = Path(__file__).resolve().with_name("supervise.py")
+    spec = importlib.util.spec_from_file_location("crucible_supervise", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
-    def read(self) -> bool:
-        chunk = os.read(self.fd, 1 << 16)
-        if not chunk:
-            return False
-        self.total += len(chunk)
-        room = self.keep - len(self.data)
-        if room > 0:
-            self.data += chunk[:room]
-        return True
 
-    def text(self, limit: int | None = None) -> str:
-        return bytes(self.data[:limit]).decode("utf-8", "replace")
+_supervise = _load_supervise()
 
 
 def _limit(run: dict[str, Any]) -> None:
@@ -98,36 +89,6 @@ def _exec_child(run: dict[str, Any], stdin_path: str, out_w: int, err_w: int, re
     os._exit(127)
 
 
-def _kill_tree(pid: int) -> None:
-    """SIGKILL the command's processes: as pid 1 of a jail every process but this one, without
-    a jail (``--insecure-no-sandbox``) the command's session."""
-    try:
-        if os.getpid() == 1:
-            os.kill(-1, signal.SIGKILL)
-        else:
-            os.killpg(pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
-def _reap_all() -> None:
-    while True:
-        try:
-            os.waitpid(-1, 0)
-        except ChildProcessError:
-            return
-
-
-def _children_cpu_ms() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return (usage.ru_utime + usage.ru_stime) * 1000.0
-
-
-def _drain_ready(fd: int) -> bool:
-    ready, _, _ = select.select([fd], [], [], 0)
-    return bool(ready)
-
-
 def _execute(run: dict[str, Any], workdir: str) -> dict[str, Any]:
     """Run one command to completion (or its limit) and describe what happened."""
     stdin_path = "/dev/null"
@@ -137,60 +98,25 @@ def _execute(run: dict[str, Any], workdir: str) -> dict[str, Any]:
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
     res_r, res_w = os.pipe()
-    cpu_before = _children_cpu_ms()
+    cpu_before = _supervise.children_cpu_ms()
     started = time.monotonic()
     pid = os.fork()
     if pid == 0:
         _exec_child(run, stdin_path, out_w, err_w, res_w)
     for fd in (out_w, err_w, res_w):
         os.close(fd)
-    output_limit = run["output_limit"]
-    stdout = _Capture(out_r, output_limit + 1)
-    stderr = _Capture(err_r, STDERR_KEEP)
-    result = _Capture(res_r, RESULT_KEEP)
-    pidfd = os.pidfd_open(pid)
-    open_fds = {out_r: stdout, err_r: stderr, res_r: result}
-    deadline = started + run["wall_ms"] / 1000.0
-    killed_by = ""
-    exited = False
-    while open_fds or not exited:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            killed_by = "wall"
-            break
-        watch = list(open_fds) + ([] if exited else [pidfd])
-        ready, _, _ = select.select(watch, [], [], remaining)
-        for fd in ready:
-            if fd == pidfd:
-                exited = True
-            elif not open_fds[fd].read():
-                del open_fds[fd]
-        if stdout.total + stderr.total > output_limit:
-            killed_by = "output"
-            break
-        if exited and open_fds:
-            _kill_tree(pid)  # the command is gone but something it started holds a pipe
-    _kill_tree(pid)
-    _, status, usage = os.wait4(pid, 0)
-    wall_ms = (time.monotonic() - started) * 1000.0
-    _reap_all()
-    for fd, capture in list(open_fds.items()):
-        while _drain_ready(fd) and capture.read():
-            pass
-    for fd in (out_r, err_r, res_r, pidfd):
-        os.close(fd)
+    watched = _supervise.supervise(
+        pid,
+        (out_r, err_r, res_r),
+        started=started,
+        cpu_before=cpu_before,
+        wall_ms=run["wall_ms"],
+        output_limit=run["output_limit"],
+    )
     return {
         "event": "run",
-        "exit_code": os.waitstatus_to_exitcode(status),
-        "cpu_ms": _children_cpu_ms() - cpu_before,
-        "wall_ms": wall_ms,
-        "peak_memory_bytes": usage.ru_maxrss * 1024,
-        "stdout": stdout.text(output_limit),
-        "stdout_total": stdout.total,
-        "stderr": stderr.text(),
-        "stderr_total": stderr.total,
-        "result": result.text(),
-        "killed_by": killed_by,
+        **watched,
+        "result": watched["result"].decode("utf-8", "replace"),
     }
 
 
