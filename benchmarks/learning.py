@@ -197,7 +197,8 @@ class Bench:
         self.sandbox = sandbox
         self.log = log
         self.reused = 0  # finished runs taken from the workdir instead of trained again
-        base = self._config(START_CONFIG, 0, plan.workdir)
+        # The evaluation's sampling, limits and data are the start config's, whatever the seed.
+        self.base = base = self._config(START_CONFIG, 0, plan.workdir)
         self.train_tasks: list[Task] = load_dataset(base.data.dataset, base.data.train_split)
         eval_tasks: list[Task] = load_dataset(base.data.dataset, base.data.eval_split)
         self.eval_tasks = eval_tasks[: plan.max_eval_tasks] if plan.max_eval_tasks else eval_tasks
@@ -239,7 +240,7 @@ class Bench:
     def eval_settings(self, seed: int, *, refine: bool) -> EvalSettings:
         from evaluation.evaluate import EvalSettings
 
-        base = self._config(START_CONFIG, seed, self.plan.workdir)
+        base = self.base
         return EvalSettings(
             n=self.plan.eval_samples,
             ks=(1, 5),
