@@ -10,6 +10,7 @@ FROM python:3.11-slim-bookworm
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libnl-route-3-200 \
       gcc g++ binutils libc6-dev default-jdk-headless nodejs rustc golang \
+      llvm-14 libclang-rt-14-dev libjacoco-java \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /opt/crucible

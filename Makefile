@@ -10,6 +10,9 @@ STAMPS := .stamps
 APT_PACKAGES := libnl-route-3-200
 # Toolchains of the sandbox's other languages (docs/languages.md): C, C++, Java, Node.js, Rust, Go.
 APT_PACKAGES += gcc g++ binutils libc6-dev default-jdk-headless nodejs rustc golang
+# Their executed-line coverage: Rust's needs the profile runtime and tools of the LLVM Debian's
+# rustc is built with (14); Java's needs JaCoCo.
+APT_PACKAGES += llvm-14 libclang-rt-14-dev libjacoco-java
 TORCH := torch==2.13.0
 PYTEST_ARGS ?=
 

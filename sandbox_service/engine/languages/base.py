@@ -48,6 +48,10 @@ _JAIL_VISIBLE = ("/usr/", "/bin/", "/lib/", "/lib64/")
 # but at most a quarter of the memory limit, so unbounded recursion overflows the stack before
 # it meets the memory verdict.
 STACK_BYTES = 64 << 20
+# The run jail's scratch folder where an instrumented program writes its coverage counters.
+COVERAGE_DIR = ".crucible-coverage"
+# How comment lines start in the C-like languages ("*": inside a block comment).
+_COMMENT_STARTS = ("//", "/*", "*")
 
 
 class UnsupportedTest(ValueError):
@@ -174,6 +178,13 @@ def tool_output(*argv: str) -> str:
     except (OSError, subprocess.TimeoutExpired):
         return ""
     return (done.stdout + done.stderr).strip()
+
+
+def holds_code(line: str) -> bool:
+    """Whether a source line of a C-like language holds code: blank lines and lines holding
+    only a comment never count as executed, even where a tool's range spans them."""
+    stripped = line.strip()
+    return bool(stripped) and not stripped.startswith(_COMMENT_STARTS)
 
 
 def first_version(text: str) -> str:

@@ -61,7 +61,6 @@ _TERMINATE = re.compile(
     r"(?:\n\s*what\(\):\s*(?P<message>.*))?"
 )
 _NOISE = re.compile(r"^==\d+==WARNING: reading executable name.*\n?", re.M)
-COVERAGE_DIR = ".crucible-coverage"
 _MEMORY_EXCEPTIONS = frozenset({"std::bad_alloc", "std::bad_array_new_length"})
 
 
@@ -145,7 +144,7 @@ class CFamily(LanguageSpec):
         name = PurePosixPath(binary).name
         source = self._source_of(name)
         notes = f"{name}-{PurePosixPath(source).stem}"
-        directory = f"{paths.work}/{COVERAGE_DIR}"
+        directory = f"{paths.work}/{base.COVERAGE_DIR}"
         env["GCOV_PREFIX"] = directory
         env["GCOV_PREFIX_STRIP"] = str(len(PurePosixPath(paths.build).parts) - 1)
         return [

@@ -12,6 +12,17 @@ Memory: the JVM gets ``-Xmx`` of the memory limit less 64 MiB (at least half of 
 memory bomb ends in ``OutOfMemoryError`` (MEMORY_LIMIT_EXCEEDED); the rest of the limit and the
 supervisor's share cover metaspace, code cache and thread stacks. Serial GC, C1 only and one
 active processor keep the thread count (the pids limit counts threads) and start-up low.
+
+Coverage: JaCoCo's offline instrumentation with Debian's ``libjacoco-java`` (0.8.6, built on
+Debian's ASM 9.4, which reads Java 17 class files). Requests that ask for it get two more
+compile steps: ``runtime/CrucibleCoverage.java`` is compiled against JaCoCo (never on the
+candidate's class path, so the candidate's compile errors are unchanged) and instruments the
+classes compiled from the candidate's file, keeping the originals. Probes come from the
+launcher, so the test runs with no JaCoCo code; it writes them at JVM shutdown, and
+``CrucibleCoverage report`` analyses them with JaCoCo in the run jail after the test, outside
+the test's limits. A line counts as executed when one of its instructions is covered. JaCoCo
+places its probes at branches, exits and before each line with a method call, so the line an
+exception was raised on (unless by ``throw``) and the calls it unwound through do not count.
 """
 
 from __future__ import annotations
@@ -58,6 +69,14 @@ _JVM_FLAGS = [
     "-Xshare:auto",
 ]
 _HEAP_RESERVE_BYTES = 64 << 20
+# Debian's JaCoCo and the ASM it is built on; CrucibleCoverage's output and the originals of
+# the classes it instrumented, in the build; the probes file in the run jail's scratch space.
+_JACOCO_JARS = ("org.jacoco.core.jar", "asm.jar", "asm-commons.jar", "asm-tree.jar")
+COVERAGE_TOOL = "coverage-tool"
+ORIGINALS = "original-classes"
+PROBES_FILE = ".crucible-coverage/probes"
+# The coverage report's JVM: a few small classes to analyse.
+_REPORT_HEAP = "-Xmx64m"
 
 
 @cache
@@ -67,6 +86,15 @@ def _java_home() -> Path | None:
         return None
     home = Path(javac).parent.parent
     return home if (home / "bin" / "java").exists() else None
+
+
+@cache
+def _jacoco_classpath() -> str | None:
+    """The class path of JaCoCo's core (with ASM) as jails see it, or None when missing."""
+    jars = [(Path("/usr/share/java") / name).resolve() for name in _JACOCO_JARS]
+    if not all(jar.is_file() and str(jar).startswith("/usr/") for jar in jars):
+        return None
+    return ":".join(str(jar) for jar in jars)
 
 
 class Java(LanguageSpec):
@@ -108,9 +136,10 @@ class Java(LanguageSpec):
         # Without /proc the launcher cannot find libjli.so through its own path.
         return {**base.base_env(paths), "LD_LIBRARY_PATH": str(home / "lib"), "LC_ALL": "C"}
 
+    def executed_lines(self) -> bool:
+        return _java_home() is not None and _jacoco_classpath() is not None
+
     def plan(self, request: ExecuteRequest, paths: Paths, coverage: bool) -> BuildPlan:
-        home = _java_home()
-        assert home is not None
         source, _ = base.candidate_source(request)
         candidate = self.candidate_file(request)
         files = {candidate: source}
@@ -118,9 +147,11 @@ class Java(LanguageSpec):
         if any(isinstance(test.body, AssertTest) for test in request.tests):
             files[f"{TESTS_CLASS}.java"] = _tests_class(request.tests)
             sources.insert(1, f"{TESTS_CLASS}.java")
-        argv = [str(home / "bin" / "javac"), *(f"-J{flag}" for flag in _JVM_FLAGS)]
-        argv += ["-J-Xmx512m", "-encoding", "UTF-8", "-nowarn", "-d", "classes", *sources]
-        return BuildPlan(files=files, steps=[Command(argv, self._env(paths), paths.build)])
+        env = self._env(paths)
+        steps = [Command([*_javac(), "-d", "classes", *sources], env, paths.build)]
+        if coverage:
+            steps += _instrument_steps(paths, candidate, env)
+        return BuildPlan(files=files, steps=steps)
 
     def command(
         self,
@@ -141,6 +172,11 @@ class Java(LanguageSpec):
         argv = [str(home / "bin" / "java"), *_JVM_FLAGS, f"-Xmx{heap_mib}m", f"-Xss{stack_kib}k"]
         argv.append("-ea")
         argv += ["--add-opens", "java.base/java.io=ALL-UNNAMED", f"-Djava.io.tmpdir={paths.work}"]
+        post: list[list[str]] = []
+        if coverage:
+            probes = f"{paths.work}/{PROBES_FILE}"
+            argv.append(f"-Dcrucible.coverage={probes}")
+            post.append(_report_step(paths, probes, smap.filename))
         argv += ["-cp", classes, "CrucibleLauncher"]
         if isinstance(test.body, StdioTest):
             argv += ["stdio", classes, PurePosixPath(smap.filename).stem]
@@ -148,7 +184,15 @@ class Java(LanguageSpec):
         else:
             argv += ["test", str(index)]
             stdin = ""
-        return Command(argv, self._env(paths), paths.work), stdin
+        return Command(argv, self._env(paths), paths.work, post=post), stdin
+
+    def coverage_lines(self, record: dict[str, Any], smap: SourceMap, text: str) -> set[int]:
+        post = record.get("post") or [""]
+        return {
+            mapped
+            for line in str(post[0]).split()
+            if line.isdigit() and (mapped := smap.to_candidate(smap.filename, int(line)))
+        }
 
     def compile_error(self, output: str, smap: SourceMap) -> ErrorInfo:
         found = _DIAGNOSTIC.search(output)
@@ -188,6 +232,35 @@ class Java(LanguageSpec):
         if full_type == "java.lang.AssertionError" and in_test:
             return Failure(Status.WRONG_ANSWER, short_type, message, 0, traceback, Subtype.IGNORE)
         return Failure(Status.RUNTIME_ERROR, short_type, message, line, traceback)
+
+
+def _javac() -> list[str]:
+    """javac with the JVM flags of every Java command and room for its own heap."""
+    home = _java_home()
+    assert home is not None
+    argv = [str(home / "bin" / "javac"), *(f"-J{flag}" for flag in _JVM_FLAGS)]
+    return [*argv, "-J-Xmx512m", "-encoding", "UTF-8", "-nowarn"]
+
+
+def _instrument_steps(paths: Paths, candidate: str, env: dict[str, str]) -> list[Command]:
+    """Compile CrucibleCoverage against JaCoCo, then instrument the candidate's classes."""
+    home, jacoco = _java_home(), _jacoco_classpath()
+    assert home is not None and jacoco is not None
+    tool = f"{paths.runtime}/CrucibleCoverage.java"
+    compile_tool = [*_javac(), "-cp", jacoco, "-d", COVERAGE_TOOL, tool]
+    instrument = [str(home / "bin" / "java"), *_JVM_FLAGS, "-Xmx512m"]
+    instrument += ["-cp", f"{COVERAGE_TOOL}:{jacoco}", "CrucibleCoverage"]
+    instrument += ["instrument", "classes", ORIGINALS, candidate]
+    return [Command(compile_tool, env, paths.build), Command(instrument, env, paths.build)]
+
+
+def _report_step(paths: Paths, probes: str, candidate: str) -> list[str]:
+    """The post step that prints the candidate's executed lines from a test's probes."""
+    home, jacoco = _java_home(), _jacoco_classpath()
+    assert home is not None and jacoco is not None
+    argv = [str(home / "bin" / "java"), *_JVM_FLAGS, _REPORT_HEAP]
+    argv += ["-cp", f"{paths.build}/{COVERAGE_TOOL}:{jacoco}", "CrucibleCoverage", "report"]
+    return [*argv, f"{paths.build}/{ORIGINALS}", probes, candidate]
 
 
 def _tests_class(tests: list[TestCase]) -> str:

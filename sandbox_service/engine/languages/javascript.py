@@ -47,7 +47,6 @@ from sandbox_service.models import (
 _HEAP_OOM = re.compile(r"JavaScript heap out of memory|Allocation failed")
 _TEST_FILE = re.compile(r"^test_\d+\.js$")
 _HEAP_RESERVE_BYTES = 64 << 20
-COVERAGE_DIR = ".crucible-coverage"
 
 
 class JavaScript(LanguageSpec):
@@ -93,7 +92,7 @@ class JavaScript(LanguageSpec):
         env = base.base_env(paths)
         collect = ""
         if coverage:
-            collect = env["NODE_V8_COVERAGE"] = f"{paths.work}/{COVERAGE_DIR}"
+            collect = env["NODE_V8_COVERAGE"] = f"{paths.work}/{base.COVERAGE_DIR}"
         solution = f"{paths.build}/solution.js"
         body = test.body
         if isinstance(body, StdioTest):

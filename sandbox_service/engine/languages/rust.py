@@ -14,15 +14,24 @@ runtime error at its location (``#[track_caller]`` makes ``unwrap`` and indexing
 candidate's line). ``runtime/crucible_rt.c`` is linked in, with line tables (``debuginfo=1``),
 so a stack overflow or another fatal signal reports its line as in C (Rust's own overflow
 message needs /proc, which run jails do not have).
+
+Coverage: requests that ask for it get a ``-C instrument-coverage`` build (same optimisation:
+the counters come from MIR, before LLVM optimises, so every line keeps its own mapping) and the
+executed lines come from LLVM's tools (:mod:`llvm_coverage`). Debian's rustc ships no
+``profiler_builtins`` crate, so the compile jail first builds ``runtime/profiler_builtins.rs``
+around ``libclang-rt-<llvm>-dev``'s profile runtime and the candidate's build finds it with
+``-L crate=``; only that trusted crate is built with ``RUSTC_BOOTSTRAP=1``, so a candidate's
+``#![feature]`` is the same compile error with or without coverage.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from functools import cache
 from typing import Any
 
-from sandbox_service.engine.languages import base, faults
+from sandbox_service.engine.languages import base, faults, llvm_coverage
 from sandbox_service.engine.languages.base import (
     OK_RECORD,
     BuildPlan,
@@ -87,6 +96,9 @@ class Rust(LanguageSpec):
     def candidate_file(self, request: ExecuteRequest) -> str:
         return "solution.rs"
 
+    def executed_lines(self) -> bool:
+        return _coverage_tools() is not None
+
     def plan(self, request: ExecuteRequest, paths: Paths, coverage: bool) -> BuildPlan:
         rustc, linker = base.tool("rustc"), base.tool("cc")
         assert rustc is not None and linker is not None
@@ -96,7 +108,12 @@ class Rust(LanguageSpec):
         files = {"solution.rs": source}
         env = base.base_env(paths)
         runtime = [linker, "-O2", "-c", "-o", "crucible_rt.o", faults.runtime_source(paths)]
-        steps = [Command(runtime, env, paths.build)]
+        profiler: list[Command] = []
+        if coverage:
+            runtime.append("-DCRUCIBLE_LLVM_COVERAGE")
+            flags += ["-C", "instrument-coverage", "-L", f"crate={paths.build}"]
+            profiler.append(_profiler_crate(rustc, paths))
+        steps = [Command(runtime, env, paths.build), *profiler]
         kinds = {test.body.kind for test in request.tests}
         if "stdio" in kinds:
             argv = [rustc, *flags, "--crate-name", "solution", "-o", "prog", "solution.rs"]
@@ -124,8 +141,20 @@ class Rust(LanguageSpec):
             binary, argv, stdin = f"{paths.build}/prog", [], test.body.stdin
         else:
             binary, argv, stdin = f"{paths.build}/tests", [str(index)], ""
-        command = Command([binary, *argv], env, paths.work)
+        post: list[list[str]] = []
+        if coverage:
+            tools = _coverage_tools()
+            assert tools is not None
+            env["LLVM_PROFILE_FILE"] = llvm_coverage.profile_file(paths.work, binary)
+            post = llvm_coverage.post_steps(tools, paths.work, binary)
+        command = Command([binary, *argv], env, paths.work, post=post)
         return faults.with_symboliser(command, binary), stdin
+
+    def coverage_lines(self, record: dict[str, Any], smap: SourceMap, text: str) -> set[int]:
+        post = record.get("post") or []
+        if len(post) < 3:
+            return set()
+        return llvm_coverage.executed_lines(str(post[1]), smap, text)
 
     def stderr_for_user(self, text: str) -> str:
         return faults.without_marker(text)
@@ -174,6 +203,32 @@ class Rust(LanguageSpec):
         if _TEST_FILE.search(panic["file"]):
             return Failure(Status.WRONG_ANSWER, "panic", message, 0, traceback, Subtype.IGNORE)
         return Failure(Status.RUNTIME_ERROR, "panic", message, line, traceback)
+
+
+@cache
+def _coverage_tools() -> llvm_coverage.Toolchain | None:
+    """The LLVM coverage tools of the LLVM rustc was built with (``rustc -vV``), or None."""
+    rustc = base.tool("rustc")
+    if rustc is None:
+        return None
+    verbose = base.tool_output(rustc, "-vV")
+    llvm = re.search(r"^LLVM version: (\d+)\.", verbose, re.M)
+    host = re.search(r"^host: (\w+)-", verbose, re.M)
+    if llvm is None or host is None:
+        return None
+    return llvm_coverage.toolchain(llvm[1], host[1])
+
+
+def _profiler_crate(rustc: str, paths: Paths) -> Command:
+    """The compile step of the ``profiler_builtins`` crate that wraps LLVM's profile runtime
+    (why: the module docstring); compiled before the programs that link it."""
+    tools = _coverage_tools()
+    assert tools is not None
+    library = tools.runtime.stem.removeprefix("lib")
+    argv = [rustc, "--crate-type", "rlib", "--crate-name", "profiler_builtins"]
+    argv += ["-L", f"native={tools.runtime.parent}", "-l", f"static={library}"]
+    argv += ["-o", "libprofiler_builtins.rlib", f"{paths.runtime}/profiler_builtins.rs"]
+    return Command(argv, {**base.base_env(paths), "RUSTC_BOOTSTRAP": "1"}, paths.build)
 
 
 def _assert_driver(tests: list[TestCase]) -> str:

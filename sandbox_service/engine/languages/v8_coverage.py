@@ -13,7 +13,7 @@ import json
 from pathlib import PurePosixPath
 from typing import Any
 
-_COMMENT_STARTS = ("//", "/*", "*")
+from sandbox_service.engine.languages.base import holds_code
 
 
 def script_functions(collected: dict[str, str], filename: str) -> list[dict[str, Any]]:
@@ -50,8 +50,7 @@ def executed_lines(text: str, functions: list[dict[str, Any]]) -> set[int]:
     offset = 0
     for number, line in enumerate(text.split("\n"), 1):
         width = len(line.encode("utf-16-le")) // 2
-        stripped = line.strip()
-        if stripped and not stripped.startswith(_COMMENT_STARTS):
+        if holds_code(line):
             position = offset
             for char in line:
                 if not char.isspace() and position < size and counts[position] > 0:

@@ -1,12 +1,17 @@
 import java.io.File;
 import java.io.FileDescriptor;
 import java.io.FileOutputStream;
+import java.io.IOException;
 import java.lang.reflect.Field;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
 import java.lang.reflect.Modifier;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
 
 /**
  * Runs a candidate's {@code main} (stdio tests) or one generated test method (assert tests)
@@ -16,9 +21,50 @@ import java.util.Arrays;
  *
  * <p>Usage: {@code CrucibleLauncher stdio CLASSES_DIR PREFERRED_CLASS} or
  * {@code CrucibleLauncher test INDEX}. Needs {@code --add-opens java.base/java.io=ALL-UNNAMED}.
+ *
+ * <p>Coverage: classes instrumented by {@code CrucibleCoverage} take their probe arrays from
+ * {@link #getProbes}; with {@code -Dcrucible.coverage=FILE} they are written to FILE when the
+ * JVM shuts down (also after an uncaught exception), for {@code CrucibleCoverage report}.
  */
 public final class CrucibleLauncher {
+    private static final Map<Long, Map.Entry<String, boolean[]>> PROBES = new LinkedHashMap<>();
+
     private CrucibleLauncher() {}
+
+    /**
+     * The probe array of one instrumented class (JaCoCo's offline runtime contract). No lambdas
+     * here or in the shutdown hook: their bootstrap would add CPU time to the test.
+     */
+    public static boolean[] getProbes(long classId, String className, int probeCount) {
+        synchronized (PROBES) {
+            Map.Entry<String, boolean[]> found = PROBES.get(classId);
+            if (found == null) {
+                found = Map.entry(className, new boolean[probeCount]);
+                PROBES.put(classId, found);
+            }
+            return found.getValue();
+        }
+    }
+
+    private static void writeProbes(String file) {
+        StringBuilder out = new StringBuilder();
+        synchronized (PROBES) {
+            for (Map.Entry<Long, Map.Entry<String, boolean[]>> entry : PROBES.entrySet()) {
+                out.append(entry.getKey()).append(' ').append(entry.getValue().getKey()).append(' ');
+                for (boolean hit : entry.getValue().getValue()) {
+                    out.append(hit ? '1' : '0');
+                }
+                out.append('\n');
+            }
+        }
+        try {
+            Path path = Path.of(file);
+            Files.createDirectories(path.getParent());
+            Files.writeString(path, out);
+        } catch (IOException lost) {
+            // Only this test's executed lines are lost; its output stays as without coverage.
+        }
+    }
 
     private static FileOutputStream resultPipe() throws ReflectiveOperationException {
         FileDescriptor descriptor = new FileDescriptor();
@@ -91,6 +137,15 @@ public final class CrucibleLauncher {
 
     public static void main(String[] args) throws Exception {
         FileOutputStream result = resultPipe();
+        String coverage = System.getProperty("crucible.coverage");
+        if (coverage != null) {
+            Runtime.getRuntime().addShutdownHook(new Thread() {
+                @Override
+                public void run() {
+                    writeProbes(coverage);
+                }
+            });
+        }
         boolean stdio = args[0].equals("stdio");
         Method target;
         if (stdio) {

@@ -1,4 +1,4 @@
-/* Linked into every C and C++ program the sandbox builds (as C in both cases).
+/* Linked into every C, C++ and Rust program the sandbox builds (compiled as C).
  *
  * On a fatal signal it writes one line to stderr,
  *     @@crucible-fault <signal> <stack-overflow 0|1> <pc> <return addresses...>
@@ -18,6 +18,10 @@ extern char __executable_start;
 #ifdef CRUCIBLE_COVERAGE
 /* libgcov's: writes the coverage counts that dying of a signal would lose. */
 extern void __gcov_dump(void);
+#endif
+#ifdef CRUCIBLE_LLVM_COVERAGE
+/* LLVM's profile runtime (Rust coverage builds): writes the counters its atexit hook would. */
+extern int __llvm_profile_write_file(void);
 #endif
 
 static char crucible_altstack[1 << 16];
@@ -65,6 +69,9 @@ static void crucible_fault(int sig, siginfo_t *info, void *context) {
     (void)!write(2, line, used);
 #ifdef CRUCIBLE_COVERAGE
     __gcov_dump();
+#endif
+#ifdef CRUCIBLE_LLVM_COVERAGE
+    (void)__llvm_profile_write_file();
 #endif
     signal(sig, SIG_DFL);
     raise(sig);
