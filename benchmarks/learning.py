@@ -35,7 +35,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import platform
 import statistics
 import time
 from collections import Counter
@@ -46,6 +45,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
+from benchmarks.common import machine_description, spread
 from kernel.usage import Usage, snapshot
 
 if TYPE_CHECKING:
@@ -443,11 +443,6 @@ def _slug(label: str) -> str:
 # ------------------------------------------------------------------------------ reports
 
 
-def _spread(values: Sequence[float]) -> tuple[float, float]:
-    mean = statistics.fmean(values)
-    return mean, statistics.stdev(values) if len(values) > 1 else 0.0
-
-
 def summarise(
     runs: Sequence[dict[str, Any]], starts: dict[int, dict[str, Any]]
 ) -> list[dict[str, Any]]:
@@ -458,7 +453,7 @@ def summarise(
     for key in _SCORE_KEYS:
         values = [float(starts[s][key]) for s in seeds if key in starts[s]]
         if values:
-            start_row[key] = _spread(values)
+            start_row[key] = spread(values)
     rows.append(start_row)
     for label in dict.fromkeys(r["variant"] for r in runs):
         mine = [r for r in runs if r["variant"] == label]
@@ -470,9 +465,9 @@ def summarise(
         for key in _SCORE_KEYS:
             values = [float(r["after"][key]) for r in mine if key in r["after"]]
             if values:
-                row[key] = _spread(values)
+                row[key] = spread(values)
         deltas = [float(r["after"]["pass@1"]) - float(r["start"]["pass@1"]) for r in mine]
-        row["delta_pass@1"] = _spread(deltas)
+        row["delta_pass@1"] = spread(deltas)
         row["seeds_improved"] = sum(1 for d in deltas if d > 0)
         row["beats_start"] = statistics.fmean(deltas) > 0
         for key in ("completions", "generated_tokens", "generation_s", "sandbox_s", "learning_s"):
@@ -607,15 +602,6 @@ def plot(runs: Sequence[dict[str, Any]], starts: dict[int, dict[str, Any]], path
     figure.tight_layout()
     figure.savefig(path, dpi=120)
     plt.close(figure)
-
-
-def machine_description() -> str:
-    import os
-
-    import torch
-
-    device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "CPU"
-    return f"{platform.node()} ({os.cpu_count()} cores, {device})"
 
 
 def run_benchmark(plan: Plan, log: Callable[[str], None]) -> dict[str, Any]:

@@ -123,3 +123,71 @@ def learning_command(
         console.print(f"[red]did not beat the starting model: {', '.join(losers)}[/red]")
         if not quick:  # a smoke run's budget is too small to judge learning by
             raise typer.Exit(ExitCode.NOT_PASSED)
+
+
+@app.command("efficiency", epilog=EXIT_CODES_HELP)
+def efficiency_command(
+    quick: Annotated[
+        bool, typer.Option(help="Smoke run: 1 seed, 8 samples per problem (~1 min on 2 cores).")
+    ] = False,
+    seeds: Annotated[
+        list[int] | None, typer.Option("--seed", help="Seeds (repeatable); default 0 1 2.")
+    ] = None,
+    samples: Annotated[
+        int | None,
+        typer.Option(help="Codes sampled per problem from each model (default 16, quick 8)."),
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the summary and the verdict as JSON.")
+    ] = False,
+) -> None:
+    """Do CodeDPO's efficiency pairs make the model write faster code? On a built-in task set
+    whose problems each have a fast and a slow correct solution, per seed: SFT the tiny model
+    on both, build CodeDPO's pairs and train DPO on them; re-time every efficiency pair with
+    fresh runs; on held-out problems compare pass@1, the fast-variant share and the CPU time of
+    passing code before and after DPO. Writes
+    benchmarks/results/codedpo_efficiency{,_quick}.{md,json}. Exits 1 when held-out passing
+    code is not faster on average after DPO or its pass@1 fell by more than 0.05 (not with
+    --quick, whose single seed is too little to judge by)."""
+    from benchmarks.codedpo_efficiency import (
+        Plan,
+        code_table,
+        headline,
+        pair_table,
+        run_benchmark,
+    )
+    from sandbox_service.engine.jail import JailUnavailable
+
+    changes: dict[str, Any] = {}
+    if seeds:
+        changes["seeds"] = tuple(seeds)
+    if samples is not None:
+        changes["samples"] = samples
+    try:
+        plan = Plan.quick(**changes) if quick else Plan(**changes)
+    except ValueError as exc:
+        fail(ExitCode.BAD_INPUT, str(exc))
+    console = Console(stderr=True)
+    try:
+        report = run_benchmark(plan, lambda line: console.print(line))
+    except JailUnavailable as exc:
+        fail(ExitCode.UNAVAILABLE, str(exc))
+    if as_json:
+        typer.echo(json.dumps({"summary": report["summary"], "verdict": report["verdict"]}))
+    else:
+        out = Console(width=max(Console().width, 120))
+        pairs = Table(title=f"efficiency pairs (seeds {list(plan.seeds)})")
+        for column in ("metric", "mean ± sd"):
+            pairs.add_column(column, justify="left" if column == "metric" else "right")
+        for pair_row in pair_table(report["summary"]):
+            pairs.add_row(*pair_row)
+        code = Table(title="generated code before and after DPO")
+        for column in ("metric", "before DPO", "after DPO", "change"):
+            code.add_column(column, justify="left" if column == "metric" else "right")
+        for code_row in code_table(report["summary"]):
+            code.add_row(*code_row)
+        out.print(pairs, code, headline(report))
+        out.print(f"results: benchmarks/results/{plan.results_name}.{{md,json}}")
+    if not report["verdict"]["passed"] and not quick:
+        console.print("[red]DPO did not make held-out code faster at kept pass@1[/red]")
+        raise typer.Exit(ExitCode.NOT_PASSED)

@@ -15,5 +15,13 @@ def test_cli_reference_matches_the_commands() -> None:
 
 def test_cli_reference_covers_every_command_group() -> None:
     text = reference()
-    for command in ("check", "train", "methods", "eval", "sandbox serve", "bench learning"):
+    for command in (
+        "check",
+        "train",
+        "methods",
+        "eval",
+        "sandbox serve",
+        "bench learning",
+        "bench efficiency",
+    ):
         assert f"## `crucible {command}`" in text
