@@ -16,7 +16,7 @@ APT_PACKAGES += llvm-14 libclang-rt-14-dev libjacoco-java
 TORCH := torch==2.13.0
 PYTEST_ARGS ?=
 
-.PHONY: help setup stubs demo test test-fast lint typecheck bench bench-learning cli-docs clean
+.PHONY: help setup stubs demo test test-fast lint typecheck bench bench-learning bench-efficiency cli-docs clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -65,6 +65,9 @@ bench: setup  ## run the sandbox throughput benchmark and write benchmarks/resul
 
 bench-learning: setup  ## every method from one start under one budget, 3 seeds (CPU: < 45 min)
 	$(BIN)/crucible bench learning
+
+bench-efficiency: setup  ## CodeDPO's efficiency pairs: is the generated code faster? (CPU: ~3 min)
+	$(BIN)/crucible bench efficiency
 
 cli-docs: setup  ## regenerate docs/cli.md from the commands
 	$(BIN)/python -m cli.reference > docs/cli.md
