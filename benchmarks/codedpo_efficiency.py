@@ -54,9 +54,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from benchmarks.common import machine_description, spread
+from benchmarks.common import TorchThreads, machine_description, spread
 from evaluation.tasks import Split, Task
 from sandbox_service.models import AssertTest, TestCase
 
@@ -271,7 +271,7 @@ RUN_OVERRIDES = (
 PASS_AT_1_TOLERANCE = 0.05
 
 
-class Plan(BaseModel):
+class Plan(TorchThreads):
     """What one benchmark run does; the defaults are the full CPU protocol."""
 
     seeds: tuple[int, ...] = Field(default=(0, 1, 2), min_length=1)
@@ -282,12 +282,6 @@ class Plan(BaseModel):
         default=3,
         ge=2,
         description="Fresh timed runs of every measured code; its time is their minimum.",
-    )
-    cpu_threads: int | None = Field(
-        default=1,
-        ge=1,
-        description="torch's CPU threads; 1 because the sandbox's workers share the cores. "
-        "None = torch's default.",
     )
     workdir: Path = Path("runs/bench-codedpo-efficiency")
     results_dir: Path = RESULTS
@@ -868,10 +862,7 @@ def run_benchmark(plan: Plan, log: Callable[[str], None]) -> dict[str, Any]:
     """Run every seed of the plan; write the json and md; return the report."""
     from kernel.sandbox import SandboxHandle
 
-    if plan.cpu_threads is not None:
-        import torch
-
-        torch.set_num_threads(plan.cpu_threads)
+    plan.pin_threads()
     began = time.perf_counter()
     tasks = efficiency_tasks()
     with SandboxHandle(isolation="pooled") as sandbox:

@@ -43,9 +43,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from benchmarks.common import machine_description, spread
+from benchmarks.common import TorchThreads, machine_description, spread
 from kernel.usage import Usage, snapshot
 
 if TYPE_CHECKING:
@@ -98,7 +98,7 @@ ABLATIONS = (
 )
 
 
-class Plan(BaseModel):
+class Plan(TorchThreads):
     """What one benchmark run does; the defaults are the full CPU protocol."""
 
     model: str = Field(default="tiny", description="Policy: tiny, smollm2-135m or a path.")
@@ -115,12 +115,6 @@ class Plan(BaseModel):
         default=(),
         description="`--set` overrides of every run config (KEY=VALUE), of one method's runs "
         "(METHOD:KEY=VALUE, ablations included) or of the starting model's (start:KEY=VALUE).",
-    )
-    cpu_threads: int | None = Field(
-        default=1,
-        ge=1,
-        description="torch's CPU threads; 1 by default because the sandbox's workers share the "
-        "cores and oversubscribed torch threads run up to 10x slower. None = torch's default.",
     )
     workdir: Path = Path("runs/bench-learning")
     results_dir: Path = RESULTS
@@ -609,10 +603,7 @@ def run_benchmark(plan: Plan, log: Callable[[str], None]) -> dict[str, Any]:
     from kernel.sandbox import SandboxHandle
 
     variants = plan.variants()
-    if plan.cpu_threads is not None:
-        import torch
-
-        torch.set_num_threads(plan.cpu_threads)
+    plan.pin_threads()
     began = time.perf_counter()
     runs: list[dict[str, Any]] = []
     starts: dict[int, dict[str, Any]] = {}
