@@ -212,9 +212,9 @@ class Engine:
 
     def _pooled_argv(self) -> list[str]:
         spec = JailSpec(
-            # Coverage is imported by a worker on its first coverage job, not at start: its
-            # import (threading included) doubles the cost of every later fork.
-            command=self._runtime.command(jailed=True, serve=True, preload_coverage=False),
+            # slipcover is imported by a worker on its first coverage job, not at start: its
+            # import (threading included) makes every later fork dearer.
+            command=self._runtime.command(jailed=True, serve=True),
             readonly_binds=self._runtime.jail_binds(),
             memory_bytes=self.config.default_limits.memory_limit_bytes + HARNESS_MEMORY_BYTES,
             wall_time_s=0,
@@ -227,12 +227,10 @@ class Engine:
     ) -> HarnessProcess:
         if self.config.isolation == "none":
             job["workdir"] = tempfile.mkdtemp(prefix="crucible-")
-            argv = self._runtime.command(jailed=False, serve=False, preload_coverage=False)
+            argv = self._runtime.command(jailed=False, serve=False)
             return await HarnessProcess.start(argv, cwd=job["workdir"])
         spec = JailSpec(
-            command=self._runtime.command(
-                jailed=True, serve=False, preload_coverage=request.collect_coverage
-            ),
+            command=self._runtime.command(jailed=True, serve=False),
             readonly_binds=self._runtime.jail_binds(),
             memory_bytes=limits.memory_limit_bytes + HARNESS_MEMORY_BYTES,
             wall_time_s=py.jail_wall_seconds(request, limits),

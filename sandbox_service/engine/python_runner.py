@@ -51,22 +51,21 @@ class InvalidTest(ValueError):
 
 @dataclass(frozen=True)
 class PythonRuntime:
-    """Where the interpreter, the harness and coverage live, inside and outside a jail."""
+    """Where the interpreter, the harness and slipcover (line probes) live, inside and outside a
+    jail."""
 
     interpreter: str
     prefix: str
-    coverage_dir: str
+    slipcover_dir: str
     version: str
 
-    def command(self, *, jailed: bool, serve: bool, preload_coverage: bool) -> list[str]:
+    def command(self, *, jailed: bool, serve: bool) -> list[str]:
         harness = JAIL_HARNESS_DIR if jailed else str(HARNESS_DIR)
-        site = JAIL_SITE_DIR if jailed else str(Path(self.coverage_dir).parent)
+        site = JAIL_SITE_DIR if jailed else str(Path(self.slipcover_dir).parent)
         argv = [self.interpreter, "-I", "-S", "-B", f"{harness}/python_harness.py"]
         argv += ["--site", site]
         if serve:
             argv.append("--serve")
-        if preload_coverage:
-            argv.append("--preload-coverage")
         return argv
 
     def jail_binds(self) -> list[tuple[str, str]]:
@@ -75,7 +74,7 @@ class PythonRuntime:
             binds.append((self.prefix, self.prefix))
         binds += [
             (str(HARNESS_DIR), JAIL_HARNESS_DIR),
-            (self.coverage_dir, f"{JAIL_SITE_DIR}/coverage"),
+            (self.slipcover_dir, f"{JAIL_SITE_DIR}/slipcover"),
             ("/dev/null", "/dev/null"),
             ("/dev/urandom", "/dev/urandom"),
         ]
@@ -85,11 +84,11 @@ class PythonRuntime:
 @cache
 def python_runtime() -> PythonRuntime:
     """The interpreter that runs candidates: the base interpreter of this one, so that its
-    ``sys.path`` holds the standard library only (coverage is bound separately; the prefix's
+    ``sys.path`` holds the standard library only (slipcover is bound separately; the prefix's
     site-packages is readable in the jail but not importable unless a program adds it)."""
-    spec = importlib.util.find_spec("coverage")
+    spec = importlib.util.find_spec("slipcover")
     if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("coverage is not installed; run `make setup`")
+        raise RuntimeError("slipcover is not installed; run `make setup`")
     version = ".".join(str(part) for part in sys.version_info[:3])
     interpreter = (
         Path(sys.base_prefix) / "bin" / f"python{sys.version_info[0]}.{sys.version_info[1]}"
@@ -97,7 +96,7 @@ def python_runtime() -> PythonRuntime:
     return PythonRuntime(
         interpreter=str(interpreter.resolve()),
         prefix=sys.base_prefix,
-        coverage_dir=str(Path(next(iter(spec.submodule_search_locations))).resolve()),
+        slipcover_dir=str(Path(next(iter(spec.submodule_search_locations))).resolve()),
         version=f"CPython {version}",
     )
 
