@@ -6,11 +6,14 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
+import shutil
 import stat
 from pathlib import Path
 
 from sandbox_service.engine.languages import NativeRunner
 from sandbox_service.engine.languages.artifacts import ArtifactCache, seal
+from sandbox_service.engine.languages.base import RUNTIME_DIR, Paths
+from sandbox_service.engine.languages.c_family import C
 from sandbox_service.models import (
     ExecuteRequest,
     ExecuteResponse,
@@ -120,3 +123,19 @@ def test_cache_keeps_the_newest_entries(tmp_path: Path) -> None:
         os.utime(tmp_path / "cache" / key, (index, index))
     assert sorted(path.name for path in (tmp_path / "cache").iterdir()) == ["b", "c"]
     assert cache.lookup("a") is None and cache.lookup("c") is not None
+
+
+def test_a_changed_runtime_file_changes_the_cache_key(tmp_path: Path) -> None:
+    # A persistent cache outlives upgrades: an artifact linked against an old crucible_rt.c
+    # must not be served after the file changes.
+    before, after = tmp_path / "before", tmp_path / "after"
+    shutil.copytree(RUNTIME_DIR, before)
+    shutil.copytree(RUNTIME_DIR, after)
+    runtime_file = after / "crucible_rt.c"
+    runtime_file.write_text(runtime_file.read_text() + "/* changed */\n")
+    request = ExecuteRequest(
+        language="c", source=ECHO, tests=[Case(body=StdioTest(stdin="1\n", expected_stdout="1\n"))]
+    )
+    plan = C.plan(request, Paths.jailed(), coverage=False)
+    keys = [plan.cache_key("c", "gcc 12", runtime) for runtime in (RUNTIME_DIR, before, after)]
+    assert keys[0] == keys[1] != keys[2]

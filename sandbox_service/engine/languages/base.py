@@ -93,11 +93,27 @@ class BuildPlan:
     files: dict[str, str]
     steps: list[Command]
 
-    def cache_key(self, language: str, version: str) -> str:
-        """Identifies the artifact: same language, toolchain, files and flags, same build."""
+    def cache_key(self, language: str, version: str, runtime: Path = RUNTIME_DIR) -> str:
+        """Identifies the artifact: same language, toolchain, files, flags and ``runtime`` files
+        (compile steps link or load them), same build."""
         steps = [[step.argv, sorted(step.env.items())] for step in self.steps]
-        payload = json.dumps([language, version, sorted(self.files.items()), steps])
+        payload = json.dumps(
+            [language, version, runtime_digest(runtime), sorted(self.files.items()), steps]
+        )
         return hashlib.sha256(payload.encode()).hexdigest()
+
+
+@cache
+def runtime_digest(directory: Path) -> str:
+    """SHA-256 over the relative names and contents of the files under ``directory``. Read once
+    per process: an upgrade that changes a runtime file gets new cache keys, so an artifact
+    built against the old file (kept in a persistent cache) is never served."""
+    digest = hashlib.sha256()
+    for path in sorted(item for item in directory.rglob("*") if item.is_file()):
+        name = path.relative_to(directory).as_posix().encode()
+        content = path.read_bytes()
+        digest.update(b"%d:%s%d:" % (len(name), name, len(content)) + content)
+    return digest.hexdigest()
 
 
 @dataclass(frozen=True)
