@@ -6,10 +6,14 @@ is shifted back by the prelude's line count, so it indexes the candidate's own `
 
 from __future__ import annotations
 
+import atexit
 import importlib.util
 import math
+import py_compile
+import shutil
 import signal
 import sys
+import tempfile
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -57,12 +61,17 @@ class PythonRuntime:
     interpreter: str
     prefix: str
     slipcover_dir: str
+    harness_dir: str
     version: str
 
+    def harness(self, name: str, *, jailed: bool) -> str:
+        """The path of in-jail harness ``name`` (``python_harness``, ``native_harness``) as
+        bytecode, inside a jail or outside."""
+        return f"{JAIL_HARNESS_DIR if jailed else self.harness_dir}/{name}.pyc"
+
     def command(self, *, jailed: bool, serve: bool) -> list[str]:
-        harness = JAIL_HARNESS_DIR if jailed else str(HARNESS_DIR)
         site = JAIL_SITE_DIR if jailed else str(Path(self.slipcover_dir).parent)
-        argv = [self.interpreter, "-I", "-S", "-B", f"{harness}/python_harness.py"]
+        argv = [self.interpreter, "-I", "-S", "-B", self.harness("python_harness", jailed=jailed)]
         argv += ["--site", site]
         if serve:
             argv.append("--serve")
@@ -73,7 +82,7 @@ class PythonRuntime:
         if not self.prefix.startswith("/usr/"):
             binds.append((self.prefix, self.prefix))
         binds += [
-            (str(HARNESS_DIR), JAIL_HARNESS_DIR),
+            (self.harness_dir, JAIL_HARNESS_DIR),
             (self.slipcover_dir, f"{JAIL_SITE_DIR}/slipcover"),
             ("/dev/null", "/dev/null"),
             ("/dev/urandom", "/dev/urandom"),
@@ -97,8 +106,31 @@ def python_runtime() -> PythonRuntime:
         interpreter=str(interpreter.resolve()),
         prefix=sys.base_prefix,
         slipcover_dir=str(Path(next(iter(spec.submodule_search_locations))).resolve()),
+        harness_dir=_compiled_harnesses(),
         version=f"CPython {version}",
     )
+
+
+def _compiled_harnesses() -> str:
+    """The in-jail harnesses, sources and bytecode, in a private directory made once per process
+    and removed at exit.
+
+    Why bytecode: a jail that runs ``python_harness.py`` first compiles its 1,100 lines (13 ms
+    of every strict execution here), and the compiler's leftovers stay in the harness's heap:
+    2.7 MB more anonymous memory, which every pooled fork copies and every test's exit frees.
+    The sources sit beside the bytecode, so the jail shows the same files as before.
+    """
+    directory = Path(tempfile.mkdtemp(prefix="crucible-harness-"))
+    atexit.register(shutil.rmtree, directory, ignore_errors=True)
+    for source in HARNESS_DIR.glob("*.py"):
+        copy = directory / source.name
+        shutil.copyfile(source, copy)
+        cfile, dfile = copy.with_suffix(".pyc"), f"{JAIL_HARNESS_DIR}/{source.name}"
+        py_compile.compile(str(copy), cfile=str(cfile), dfile=dfile, doraise=True)
+    for path in directory.iterdir():
+        path.chmod(0o644)
+    directory.chmod(0o755)  # the jail's user reads it through the bind
+    return str(directory)
 
 
 def python_language() -> Language:

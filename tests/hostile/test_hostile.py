@@ -14,6 +14,7 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from hostile_corpus import (
@@ -27,7 +28,7 @@ from hostile_corpus import (
 
 from sandbox_service.engine import Engine, EngineConfig
 from sandbox_service.engine.jail import cgroup_parent_dirs
-from sandbox_service.engine.python_runner import HARNESS_DIR
+from sandbox_service.engine.python_runner import HARNESS_DIR, python_runtime
 from sandbox_service.models import AssertTest, ExecuteRequest, ExecuteResponse, Status, TestCase
 
 pytestmark = pytest.mark.timeout(900)
@@ -100,9 +101,12 @@ def sandbox(request: pytest.FixtureRequest) -> Iterator[Sandbox]:
         directory.rmdir()
 
 
+HARNESS_TREES = (HARNESS_DIR, Path(python_runtime().harness_dir))  # sources; what jails see
+
+
 @pytest.fixture(scope="module")
-def harness_digest() -> str:
-    return tree_digest(HARNESS_DIR)
+def harness_digest() -> list[str]:
+    return [tree_digest(tree) for tree in HARNESS_TREES]
 
 
 def test_the_corpus_is_large_and_each_program_says_what_it_attacks() -> None:
@@ -117,7 +121,7 @@ def test_the_corpus_is_large_and_each_program_says_what_it_attacks() -> None:
 
 @pytest.mark.parametrize("program", CORPUS, ids=[program.name for program in CORPUS])
 def test_hostile_program_is_contained(
-    sandbox: Sandbox, program: HostileProgram, harness_digest: str
+    sandbox: Sandbox, program: HostileProgram, harness_digest: list[str]
 ) -> None:
     verdict = sandbox.run(program.request())
     summary = f"{program.attack}: {verdict.status} {verdict.error}"
@@ -125,7 +129,7 @@ def test_hostile_program_is_contained(
     assert verdict.status in program.expect, summary
     assert not marker_files(), summary
     wait_until_empty(jailed_leftovers, "processes of the program outlived it")
-    assert tree_digest(HARNESS_DIR) == harness_digest
+    assert [tree_digest(tree) for tree in HARNESS_TREES] == harness_digest
     if sandbox.mode == "strict":
         wait_until_empty(sandbox.jail_groups, "cgroups of the program's jail were left behind")
     else:

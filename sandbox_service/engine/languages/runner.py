@@ -90,10 +90,10 @@ _ISOLATION = {"strict": IsolationMode.STRICT, "pooled": IsolationMode.STRICT}
 
 def _system_binds() -> list[tuple[str, str]]:
     binds = [(path, path) for path in ("/usr", "/lib", "/lib64", "/bin") if Path(path).exists()]
-    prefix = py.python_runtime().prefix
-    if not prefix.startswith("/usr/"):
-        binds.append((prefix, prefix))
-    binds += [(str(RUNTIME_DIR), JAIL_RUNTIME), (str(py.HARNESS_DIR), py.JAIL_HARNESS_DIR)]
+    runtime = py.python_runtime()
+    if not runtime.prefix.startswith("/usr/"):
+        binds.append((runtime.prefix, runtime.prefix))
+    binds += [(str(RUNTIME_DIR), JAIL_RUNTIME), (runtime.harness_dir, py.JAIL_HARNESS_DIR)]
     binds += [(dev, dev) for dev in ("/dev/null", "/dev/urandom", "/dev/zero")]
     return binds
 
@@ -425,8 +425,9 @@ class NativeRunner:
     # ---------------------------------------------------------------------------- plumbing
 
     def _supervisor_argv(self) -> list[str]:
-        harness = py.JAIL_HARNESS_DIR if self._jailed else str(py.HARNESS_DIR)
-        return [py.python_runtime().interpreter, "-I", "-S", "-B", f"{harness}/native_harness.py"]
+        runtime = py.python_runtime()
+        harness = runtime.harness("native_harness", jailed=self._jailed)
+        return [runtime.interpreter, "-I", "-S", "-B", harness]
 
     @staticmethod
     def _run_entry(

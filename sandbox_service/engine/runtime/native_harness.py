@@ -41,7 +41,8 @@ def _load_supervise() -> Any:
     ``-I`` leaves this directory off ``sys.path``."""
     import importlib.util
 
-    path = Path(__file__).resolve().with_name("supervise.py")
+    here = Path(__file__).resolve()
+    path = here.with_name("supervise" + here.suffix)  # bytecode when this file runs as bytecode
     spec = importlib.util.spec_from_file_location("crucible_supervise", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)

@@ -64,10 +64,11 @@ globals()["__builtins__"] = dict(builtins.__dict__)
 
 def _load_supervise() -> Any:
     """runtime/supervise.py, which both in-jail harnesses share; loaded by path because ``-I``
-    leaves this directory off ``sys.path``."""
+    leaves this directory off ``sys.path``, as bytecode when this file runs as bytecode."""
     import importlib.util
 
-    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "supervise.py")
+    suffix = os.path.splitext(__file__)[1]
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "supervise" + suffix)
     spec = importlib.util.spec_from_file_location("crucible_supervise", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -76,6 +77,9 @@ def _load_supervise() -> Any:
 
 
 _supervise = _load_supervise()
+# The file name this file's code was compiled under (the source's, also when run as bytecode):
+# frames of the harness itself carry it.
+_HARNESS_FILE = _load_supervise.__code__.co_filename
 
 SOLUTION_NAME = "solution.py"
 MODULE_NAME = "solution"
@@ -636,7 +640,7 @@ def _frames(exc: BaseException, sources: dict[str, list[str]]) -> list[list[Any]
         code = tb.tb_frame.f_code
         filename, line = code.co_filename, tb.tb_lineno or 0
         tb = tb.tb_next
-        if filename == __file__:
+        if filename == _HARNESS_FILE:
             continue
         lines = sources.get(filename)
         text = lines[line - 1].strip() if lines and 0 < line <= len(lines) else ""
