@@ -15,7 +15,7 @@ import signal
 import sys
 import tempfile
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -166,17 +166,26 @@ def _job_test(index: int, test: TestCase) -> dict[str, Any]:
         return {"kind": "call", "function": body.function_name, "args_json": body.args_json}
     if isinstance(body, StdioTest):
         return {"kind": "stdio", "stdin": body.stdin}
+    problem = _compile_problem(body.code)
+    if problem:
+        raise InvalidTest(f"tests[{index}].assert_test.code does not compile: {problem}")
+    return {"kind": "assert", "code": body.code}
+
+
+@lru_cache(maxsize=1024)
+def _compile_problem(code: str) -> str:
+    """Why assert-test ``code`` does not compile, or "" when it does. Remembered: a trainer
+    sends the same tests with every sample of a prompt, and an evaluator with every sample of
+    a problem."""
     try:
         # compile, not only parse: some errors (e.g. a walrus in a comprehension's iterable)
         # come from the compiler's later passes, and would otherwise crash the harness.
-        compile(body.code, f"<test {index}>", "exec", dont_inherit=True)
+        compile(code, "<test>", "exec", dont_inherit=True)
     except (SyntaxError, ValueError) as exc:
-        reason = exc.msg if isinstance(exc, SyntaxError) else str(exc)
-        line = f" (line {exc.lineno})" if isinstance(exc, SyntaxError) else ""
-        raise InvalidTest(
-            f"tests[{index}].assert_test.code does not compile: {reason}{line}"
-        ) from None
-    return {"kind": "assert", "code": body.code}
+        if isinstance(exc, SyntaxError):
+            return f"{exc.msg} (line {exc.lineno})"
+        return str(exc)
+    return ""
 
 
 def build_job(

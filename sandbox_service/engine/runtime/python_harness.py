@@ -554,9 +554,12 @@ class _TestRewriter(ast.NodeTransformer):
         return node
 
 
+@functools.lru_cache(maxsize=64)
 def _compile_test(code: str, index: int) -> Any:
     """The test's code with the strict helpers in (see _TestRewriter); the trusted side has
-    already compiled the code as written, so only the rewriting can make it fail here."""
+    already compiled the code as written, so only the rewriting can make it fail here.
+    Remembered (code objects are immutable; children only run them): the samples of one prompt
+    come with the same tests. Few: what this process holds, every fork copies."""
     filename = f"<test {index}>"
     try:
         tree = _TestRewriter().visit(ast.parse(code, filename=filename))
@@ -990,13 +993,14 @@ def _handle(job: dict[str, Any], commands: Any) -> bool:
         for index, test in enumerate(job["tests"]):
             if test["kind"] == "assert":
                 test["compiled"] = _compile_test(test["code"], index)
-        for index in range(len(job["tests"])):
+        last = len(job["tests"]) - 1
+        for index in range(last + 1):
             record = _run_test(job, index, code, workdir)
             tampered = _tampering()
             if tampered:  # this process may be unable to go on: report and stop
                 record["tampered"] = tampered
                 healthy = False
-            else:
+            elif index < last:  # the next test finds /tmp as the first did
                 healthy = _wipe(workdir)
                 _write_solution(job)
             _emit(record)
