@@ -14,14 +14,16 @@ import shutil
 import signal
 import sys
 import tempfile
+from base64 import b64encode
 from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from sandbox_service.engine import checkers
 from sandbox_service.engine.jail import TMPFS_BYTES
 from sandbox_service.engine.python_errors import compile_error_subtype, runtime_error_subtype
+from sandbox_service.engine.strict_tests import UnrewritableTest, strict_test_bytecode
 from sandbox_service.models import (
     CallTest,
     Capabilities,
@@ -166,26 +168,17 @@ def _job_test(index: int, test: TestCase) -> dict[str, Any]:
         return {"kind": "call", "function": body.function_name, "args_json": body.args_json}
     if isinstance(body, StdioTest):
         return {"kind": "stdio", "stdin": body.stdin}
-    problem = _compile_problem(body.code)
-    if problem:
-        raise InvalidTest(f"tests[{index}].assert_test.code does not compile: {problem}")
-    return {"kind": "assert", "code": body.code}
-
-
-@lru_cache(maxsize=1024)
-def _compile_problem(code: str) -> str:
-    """Why assert-test ``code`` does not compile, or "" when it does. Remembered: a trainer
-    sends the same tests with every sample of a prompt, and an evaluator with every sample of
-    a problem."""
     try:
-        # compile, not only parse: some errors (e.g. a walrus in a comprehension's iterable)
-        # come from the compiler's later passes, and would otherwise crash the harness.
-        compile(code, "<test>", "exec", dont_inherit=True)
+        bytecode = strict_test_bytecode(body.code, index)
     except (SyntaxError, ValueError) as exc:
-        if isinstance(exc, SyntaxError):
-            return f"{exc.msg} (line {exc.lineno})"
-        return str(exc)
-    return ""
+        if isinstance(exc, UnrewritableTest):
+            reason = f"compiles but not with strict comparisons: {exc}"
+        elif isinstance(exc, SyntaxError):
+            reason = f"does not compile: {exc.msg} (line {exc.lineno})"
+        else:
+            reason = f"does not compile: {exc}"
+        raise InvalidTest(f"tests[{index}].assert_test.code {reason}") from None
+    return {"kind": "assert", "code": body.code, "bytecode": b64encode(bytecode).decode()}
 
 
 def build_job(
@@ -295,14 +288,33 @@ def _limit_outcome(record: dict[str, Any], limits: ResolvedLimits, index: int) -
                 test_index=index,
             ),
         )
+    wall = killed_by == "wall"
+    peak = record.get("peak_memory_bytes", 0)
+    # The jail's cgroup allows the harness's share on top of the limit: a test that was
+    # OOM-killed, ran out of memory, or finished above the limit exceeded it. Memory is decided
+    # before CPU time: filling memory up to the OOM kill takes CPU time too, more on a busy host,
+    # so the other order would flip such a program between the two.
+    over_memory = (
+        peak > limits.memory_limit_bytes
+        or (exit_code == -signal.SIGKILL and peak >= OOM_SHARE * limits.memory_limit_bytes)
+        or child.get("exc_type") == "MemoryError"
+    )
+    if over_memory and not wall:
+        message = f"exceeded the memory limit of {limits.memory_limit_bytes >> 20} MiB"
+        return _Outcome(
+            Status.MEMORY_LIMIT_EXCEEDED,
+            ErrorInfo(
+                type="MemoryError", message=message, subtype=Subtype.GLOBAL, test_index=index
+            ),
+        )
     timed_out = (
-        killed_by == "wall"
+        wall
         or record.get("cpu_ms", 0.0) > limits.cpu_time_limit_ms
         or (exit_code < 0 and -exit_code in _TIME_SIGNALS)
     )
     if timed_out:
-        which = "wall-clock backstop" if killed_by == "wall" else "CPU time limit"
-        limit_ms = limits.wall_time_limit_ms if killed_by == "wall" else limits.cpu_time_limit_ms
+        which = "wall-clock backstop" if wall else "CPU time limit"
+        limit_ms = limits.wall_time_limit_ms if wall else limits.cpu_time_limit_ms
         return _Outcome(
             Status.TIME_LIMIT_EXCEEDED,
             ErrorInfo(
@@ -310,18 +322,6 @@ def _limit_outcome(record: dict[str, Any], limits: ResolvedLimits, index: int) -
                 message=f"exceeded the {which} of {limit_ms / 1000:g} s",
                 subtype=Subtype.GLOBAL,
                 test_index=index,
-            ),
-        )
-    oom_killed = (
-        exit_code == -signal.SIGKILL
-        and record.get("peak_memory_bytes", 0) >= OOM_SHARE * limits.memory_limit_bytes
-    )
-    if oom_killed or child.get("exc_type") == "MemoryError":
-        message = f"exceeded the memory limit of {limits.memory_limit_bytes >> 20} MiB"
-        return _Outcome(
-            Status.MEMORY_LIMIT_EXCEEDED,
-            ErrorInfo(
-                type="MemoryError", message=message, subtype=Subtype.GLOBAL, test_index=index
             ),
         )
     return None

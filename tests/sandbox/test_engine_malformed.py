@@ -13,6 +13,8 @@ from real_engine import LocalEngine, ServedEngine, assert_test, call_test, reque
 
 from sandbox_service.client import SandboxError
 from sandbox_service.engine import RequestRejected
+from sandbox_service.engine.python_runner import HARNESS_DIR
+from sandbox_service.engine.strict_tests import BINOP_NAME, CMP_NAME, TRUTH_NAME
 from sandbox_service.models import (
     MAX_SOURCE_BYTES,
     AssertTest,
@@ -118,6 +120,22 @@ def test_the_engine_rejects_test_code_that_does_not_compile(local: LocalEngine, 
         local.run(request("x = 1", assert_test("pass"), assert_test(code)))
 
 
+def test_test_code_the_strict_rewrite_cannot_express_is_rejected_with_the_reason(
+    local: LocalEngine,
+) -> None:
+    # A chained comparison in a comprehension's iterable takes lambda temporaries, and an
+    # await cannot move into a lambda: valid Python that the strict rewrite cannot carry.
+    code = (
+        "async def g():\n    return 1\n"
+        "async def f():\n    return [x for x in range(2 if 0 < 1 < await g() else 3)]\n"
+    )
+    compile(code, "<as written>", "exec")
+    with pytest.raises(
+        RequestRejected, match=r"tests\[0\]\.assert_test\.code compiles but not with strict"
+    ):
+        local.run(request("x = 1", assert_test(code)))
+
+
 def test_call_arguments_the_function_does_not_take_are_the_programs_error(
     local: LocalEngine,
 ) -> None:
@@ -185,3 +203,13 @@ def test_chained_comparisons_where_assignment_expressions_are_refused(
     the harness: SANDBOX_ERROR for a caller's valid test)."""
     verdict = local.run(request("def add(a, b):\n    return a + b\n", assert_test(test_code)))
     assert verdict.status is status, verdict.error
+
+
+def test_the_harness_binds_the_helpers_under_the_names_the_rewrite_calls() -> None:
+    harness = (HARNESS_DIR / "python_harness.py").read_text()
+    for name, value in {
+        "CMP_NAME": CMP_NAME,
+        "BINOP_NAME": BINOP_NAME,
+        "TRUTH_NAME": TRUTH_NAME,
+    }.items():
+        assert f'\n{name} = "{value}"\n' in harness

@@ -114,6 +114,29 @@ def test_memory_limit_by_the_oom_killer(sandbox: ServedEngine) -> None:
     assert verdict.tests[0].peak_memory_bytes >= 32 << 20
 
 
+def test_a_test_that_ends_above_the_memory_limit_exceeded_it(sandbox: ServedEngine) -> None:
+    # The jail's cgroup leaves the harness room above the limit, so 100 MiB fits in it with a
+    # 64 MiB limit; the verdict still follows the request's limit, the interpreter included.
+    limits = LIMITS.model_copy(update={"memory_limit_bytes": 64 << 20})
+    tests = [assert_test("assert len(blob) > 0")]
+    small, large = (
+        sandbox.run(request(f"blob = bytearray({mib} << 20)\n", *tests, limits=limits))
+        for mib in (24, 100)
+    )
+    assert small.status is Status.PASSED
+    assert large.status is Status.MEMORY_LIMIT_EXCEEDED
+    assert large.tests[0].peak_memory_bytes > 64 << 20
+
+
+def test_memory_is_decided_before_cpu_time(sandbox: ServedEngine) -> None:
+    # Filling memory up to the OOM kill costs CPU time too (more on a busy host): with a CPU
+    # limit too short for the whole fill, the verdict must still be the memory limit.
+    limits = LIMITS.model_copy(update={"memory_limit_bytes": 64 << 20, "cpu_time_limit_ms": 100})
+    source = "chunks = []\nwhile True:\n    chunks.append(bytearray(1 << 20))\n"
+    verdict = sandbox.run(request(source, assert_test("pass"), limits=limits))
+    assert verdict.status is Status.MEMORY_LIMIT_EXCEEDED, verdict.error
+
+
 def test_output_limit(sandbox: ServedEngine) -> None:
     limits = Limits(cpu_time_limit_ms=1000, wall_time_limit_ms=3000, output_limit_bytes=64 << 10)
     verdict = sandbox.run(

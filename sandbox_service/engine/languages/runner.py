@@ -500,28 +500,31 @@ def _limit_outcome(
         return Status.OUTPUT_LIMIT_EXCEEDED, ErrorInfo(
             type="OutputLimitExceeded", message=message, subtype=Subtype.GLOBAL, test_index=index
         )
-    if (
-        killed_by == "wall"
-        or record.get("cpu_ms", 0.0) > limits.cpu_time_limit_ms
-        or (exit_code < 0 and -exit_code in _TIME_SIGNALS)
-    ):
-        which = "wall-clock backstop" if killed_by == "wall" else "CPU time limit"
-        limit_ms = limits.wall_time_limit_ms if killed_by == "wall" else limits.cpu_time_limit_ms
-        return Status.TIME_LIMIT_EXCEEDED, ErrorInfo(
-            type="TimeLimitExceeded",
-            message=f"exceeded the {which} of {limit_ms / 1000:g} s",
-            subtype=Subtype.GLOBAL,
-            test_index=index,
-        )
+    wall = killed_by == "wall"
     peak = record.get("peak_memory_bytes", 0)
     # The jail's cgroup allows the supervisor's share on top of the limit: a tree that was
-    # OOM-killed, or that finished above the limit, exceeded it.
-    if peak > limits.memory_limit_bytes or (
-        exit_code == -signal.SIGKILL and peak >= OOM_SHARE * limits.memory_limit_bytes
+    # OOM-killed, or that finished above the limit, exceeded it. Memory before CPU time, as for
+    # Python (python_runner._limit_outcome says why).
+    if not wall and (
+        peak > limits.memory_limit_bytes
+        or (exit_code == -signal.SIGKILL and peak >= OOM_SHARE * limits.memory_limit_bytes)
     ):
         return Status.MEMORY_LIMIT_EXCEEDED, ErrorInfo(
             type="MemoryLimitExceeded",
             message=f"exceeded the memory limit of {limits.memory_limit_bytes >> 20} MiB",
+            subtype=Subtype.GLOBAL,
+            test_index=index,
+        )
+    if (
+        wall
+        or record.get("cpu_ms", 0.0) > limits.cpu_time_limit_ms
+        or (exit_code < 0 and -exit_code in _TIME_SIGNALS)
+    ):
+        which = "wall-clock backstop" if wall else "CPU time limit"
+        limit_ms = limits.wall_time_limit_ms if wall else limits.cpu_time_limit_ms
+        return Status.TIME_LIMIT_EXCEEDED, ErrorInfo(
+            type="TimeLimitExceeded",
+            message=f"exceeded the {which} of {limit_ms / 1000:g} s",
             subtype=Subtype.GLOBAL,
             test_index=index,
         )

@@ -38,12 +38,13 @@ With ``--serve`` the harness handles jobs until stdin closes (pooled workers); o
 from __future__ import annotations
 
 import _weakref
-import ast
+import binascii
 import builtins
 import functools
 import gc
 import io
 import json
+import marshal
 import math  # noqa: F401  (loaded before any candidate so that test code gets it unpatched)
 import operator
 import os
@@ -83,6 +84,7 @@ _HARNESS_FILE = _load_supervise.__code__.co_filename
 
 SOLUTION_NAME = "solution.py"
 MODULE_NAME = "solution"
+# The helpers test code calls once the trusted side has rewritten it (engine/strict_tests.py).
 CMP_NAME = "__crucible_compare__"
 BINOP_NAME = "__crucible_binop__"
 TRUTH_NAME = "__crucible_truth__"
@@ -413,160 +415,6 @@ def _strict_truth(value: object) -> object:
     if id(kind) in _PLAIN_IDS or id(kind) in _SIZED_IDS or not _untrusted(value, _TRUTH):
         return value
     raise _refuse("a truth test", value)
-
-
-_COMPARE_SYMBOLS: dict[type, str] = {
-    ast.Eq: "==",
-    ast.NotEq: "!=",
-    ast.Lt: "<",
-    ast.LtE: "<=",
-    ast.Gt: ">",
-    ast.GtE: ">=",
-    ast.In: "in",
-    ast.NotIn: "not in",
-}
-_BINARY_SYMBOLS: dict[type, str] = {
-    ast.Add: "+",
-    ast.Sub: "-",
-    ast.Mult: "*",
-    ast.Div: "/",
-    ast.FloorDiv: "//",
-    ast.Mod: "%",
-    ast.Pow: "**",
-    ast.MatMult: "@",
-    ast.LShift: "<<",
-    ast.RShift: ">>",
-    ast.BitOr: "|",
-    ast.BitXor: "^",
-    ast.BitAnd: "&",
-}
-
-
-def _call(name: str, *args: ast.expr) -> ast.Call:
-    return ast.Call(func=ast.Name(id=name, ctx=ast.Load()), args=list(args), keywords=[])
-
-
-def _lambda(parameter: str, body: ast.expr) -> ast.Lambda:
-    arguments = ast.arguments(
-        posonlyargs=[],
-        args=[ast.arg(arg=parameter)],
-        kwonlyargs=[],
-        kw_defaults=[],
-        defaults=[],
-    )
-    return ast.Lambda(args=arguments, body=body)
-
-
-def _truth(node: ast.expr) -> ast.expr:
-    return ast.copy_location(_call(TRUTH_NAME, node), node)
-
-
-class _TestRewriter(ast.NodeTransformer):
-    """Routes comparisons, arithmetic and truth tests of test code through the strict helpers.
-    Chained comparisons keep single evaluation of each operand through named temporaries:
-    assignment expressions, or, where the compiler refuses those (a comprehension's iterable,
-    a comprehension in a class body), parameters of nested lambdas (``scoped``)."""
-
-    def __init__(self, scoped: bool = False) -> None:
-        self.temporaries = 0
-        self.scoped = scoped
-
-    def _compare(self, op: ast.cmpop, left: ast.expr, right: ast.expr) -> ast.expr:
-        symbol = _COMPARE_SYMBOLS.get(type(op))
-        if symbol is None:
-            return ast.Compare(left=left, ops=[op], comparators=[right])
-        return _call(CMP_NAME, ast.Constant(symbol), left, right)
-
-    def visit_Compare(self, node: ast.Compare) -> ast.AST:
-        self.generic_visit(node)
-        if self.scoped and len(node.ops) > 1:
-            return ast.copy_location(
-                self._scoped_chain(node.left, node.ops, node.comparators), node
-            )
-        left, parts = node.left, []
-        for position, (op, right) in enumerate(zip(node.ops, node.comparators, strict=True)):
-            if position == len(node.ops) - 1:
-                parts.append(self._compare(op, left, right))
-                break
-            name = f"__crucible_operand_{self.temporaries}__"
-            self.temporaries += 1
-            stored = ast.NamedExpr(target=ast.Name(id=name, ctx=ast.Store()), value=right)
-            parts.append(self._compare(op, left, stored))
-            left = ast.Name(id=name, ctx=ast.Load())
-        result = parts[0] if len(parts) == 1 else ast.BoolOp(op=ast.And(), values=parts)
-        return ast.copy_location(result, node)
-
-    def _scoped_chain(
-        self, left: ast.expr, ops: list[ast.cmpop], rights: list[ast.expr]
-    ) -> ast.expr:
-        """``a < b < c`` as ``(lambda l: (lambda m: cmp(l, m) and cmp(m, c))(b))(a)``: a, then
-        b, each once, and c only when the first comparison holds, as Python evaluates it."""
-        if len(ops) == 1:
-            return self._compare(ops[0], left, rights[0])
-        outer = f"__crucible_operand_{self.temporaries}__"
-        inner = f"__crucible_operand_{self.temporaries + 1}__"
-        self.temporaries += 2
-        rest = self._scoped_chain(ast.Name(id=inner, ctx=ast.Load()), ops[1:], rights[1:])
-        first = self._compare(
-            ops[0], ast.Name(id=outer, ctx=ast.Load()), ast.Name(id=inner, ctx=ast.Load())
-        )
-        body = ast.BoolOp(op=ast.And(), values=[first, rest])
-        return ast.Call(
-            func=_lambda(outer, ast.Call(func=_lambda(inner, body), args=[rights[0]], keywords=[])),
-            args=[left],
-            keywords=[],
-        )
-
-    def visit_BinOp(self, node: ast.BinOp) -> ast.AST:
-        self.generic_visit(node)
-        symbol = ast.Constant(_BINARY_SYMBOLS[type(node.op)])
-        return ast.copy_location(_call(BINOP_NAME, symbol, node.left, node.right), node)
-
-    def visit_UnaryOp(self, node: ast.UnaryOp) -> ast.AST:
-        self.generic_visit(node)
-        if isinstance(node.op, ast.Not):
-            node.operand = _truth(node.operand)
-        return node
-
-    def visit_BoolOp(self, node: ast.BoolOp) -> ast.AST:
-        self.generic_visit(node)
-        node.values = [_truth(value) for value in node.values]
-        return node
-
-    def visit_Assert(self, node: ast.Assert) -> ast.AST:
-        self.generic_visit(node)
-        node.test = _truth(node.test)
-        return node
-
-    def visit_If(self, node: ast.If) -> ast.AST:
-        self.generic_visit(node)
-        node.test = _truth(node.test)
-        return node
-
-    def visit_While(self, node: ast.While) -> ast.AST:
-        self.generic_visit(node)
-        node.test = _truth(node.test)
-        return node
-
-    def visit_IfExp(self, node: ast.IfExp) -> ast.AST:
-        self.generic_visit(node)
-        node.test = _truth(node.test)
-        return node
-
-
-@functools.lru_cache(maxsize=64)
-def _compile_test(code: str, index: int) -> Any:
-    """The test's code with the strict helpers in (see _TestRewriter); the trusted side has
-    already compiled the code as written, so only the rewriting can make it fail here.
-    Remembered (code objects are immutable; children only run them): the samples of one prompt
-    come with the same tests. Few: what this process holds, every fork copies."""
-    filename = f"<test {index}>"
-    try:
-        tree = _TestRewriter().visit(ast.parse(code, filename=filename))
-        return compile(ast.fix_missing_locations(tree), filename, "exec")
-    except SyntaxError:
-        tree = _TestRewriter(scoped=True).visit(ast.parse(code, filename=filename))
-        return compile(ast.fix_missing_locations(tree), filename, "exec")
 
 
 def _test_import(
@@ -990,9 +838,9 @@ def _handle(job: dict[str, Any], commands: Any) -> bool:
         code, job["line_probes"] = _with_line_probes(code)
     healthy = True
     if code is not None:
-        for index, test in enumerate(job["tests"]):
-            if test["kind"] == "assert":
-                test["compiled"] = _compile_test(test["code"], index)
+        for test in job["tests"]:
+            if test["kind"] == "assert":  # compiled and rewritten by the trusted side
+                test["compiled"] = marshal.loads(binascii.a2b_base64(test["bytecode"]))
         last = len(job["tests"]) - 1
         for index in range(last + 1):
             record = _run_test(job, index, code, workdir)
