@@ -169,22 +169,11 @@ class _TestRewriter(ast.NodeTransformer):
         node.values = [_truth(value) for value in node.values]
         return node
 
-    def visit_Assert(self, node: ast.Assert) -> ast.AST:
+    def _visit_tested(self, node: ast.Assert | ast.If | ast.While | ast.IfExp) -> ast.AST:
+        """A statement or expression with a ``test`` operand: its truth is a truth test."""
         self.generic_visit(node)
         node.test = _truth(node.test)
         return node
 
-    def visit_If(self, node: ast.If) -> ast.AST:
-        self.generic_visit(node)
-        node.test = _truth(node.test)
-        return node
-
-    def visit_While(self, node: ast.While) -> ast.AST:
-        self.generic_visit(node)
-        node.test = _truth(node.test)
-        return node
-
-    def visit_IfExp(self, node: ast.IfExp) -> ast.AST:
-        self.generic_visit(node)
-        node.test = _truth(node.test)
-        return node
+    # ast.NodeVisitor dispatches on these names.
+    visit_Assert = visit_If = visit_While = visit_IfExp = _visit_tested  # noqa: N815
