@@ -20,8 +20,9 @@ Why it is shaped like this:
 * Expected outputs never enter the jail: call tests report the returned value as JSON and stdio
   tests report stdout; the trusted side compares. Only assert tests are decided in here. Their
   code runs with builtins and standard modules as they were before the candidate ran, and with
-  comparisons, arithmetic and truth tests rewritten so that no code of the candidate's runs
-  inside them (the "always equal" reward hack, also hidden in containers or wrappers).
+  comparisons, arithmetic and truth tests rewritten (by the trusted side, which sends the
+  compiled code: engine/strict_tests.py) so that no code of the candidate's runs inside them
+  (the "always equal" reward hack, also hidden in containers or wrappers).
 * The child's result record carries a random per-test token and is written with functions
   captured before the candidate ran (the C JSON encoder, ``os.write``); the parent accepts only
   the record that carries the token, so bytes the candidate writes to inherited descriptors and
