@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -77,6 +78,16 @@ def serve_command(
             show_default=False,
         ),
     ] = None,
+    python_packages: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="DIR",
+            help="A directory of Python packages programs may import, bound read-only into "
+            "every jail, e.g. made with: pip install --target DIR numpy (default: the standard "
+            "library only).",
+            show_default=False,
+        ),
+    ] = None,
     insecure_no_sandbox: InsecureOption = False,
 ) -> None:
     """Serve the sandbox over gRPC until SIGTERM or SIGINT.
@@ -89,7 +100,10 @@ def serve_command(
     mode = resolve_isolation(isolation, insecure_no_sandbox)
     try:
         config = EngineConfig(
-            isolation=mode, max_queue=max_queue, **({} if workers is None else {"workers": workers})
+            isolation=mode,
+            max_queue=max_queue,
+            python_packages=python_packages,
+            **({} if workers is None else {"workers": workers}),
         )
         options = ServerOptions(
             grace_period_s=grace_period,

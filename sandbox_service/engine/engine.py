@@ -15,6 +15,7 @@ import shutil
 import tempfile
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
@@ -64,6 +65,17 @@ class EngineBusy(RuntimeError):
     """The queue is full; the caller should retry later (RESOURCE_EXHAUSTED)."""
 
 
+def _importable_directory(path: Path) -> Path:
+    """``path`` resolved, if it is a directory the jail's unprivileged user can list."""
+    if not path.is_dir():
+        raise ValueError(f"{path} is not a directory")
+    if path.stat().st_mode & 0o005 != 0o005:
+        raise ValueError(
+            f"{path} is not readable by the jails' unprivileged user: chmod -R o+rX {path}"
+        )
+    return path.resolve()
+
+
 class EngineConfig(BaseModel):
     """How the engine runs programs; the server's and the CLI's flags map onto these fields."""
 
@@ -91,6 +103,12 @@ class EngineConfig(BaseModel):
             output_limit_bytes=8 << 20,
         ),
         description="Limits used for fields a request leaves unset (RLTF uses a 4 s limit).",
+    )
+    python_packages: Annotated[Path, AfterValidator(_importable_directory)] | None = Field(
+        default=None,
+        description="A directory of Python packages programs may import, e.g. made with "
+        "`pip install --target DIR numpy`; bound read-only into every Python jail and put on "
+        "its sys.path after the standard library. None: the standard library only.",
     )
     cgroup_parent: Annotated[str, AfterValidator(check_cgroup_parent)] = Field(
         default_factory=lambda: os.environ.get("CRUCIBLE_CGROUP_PARENT", CGROUP_PARENT),
@@ -211,11 +229,13 @@ class Engine:
             self._admitted -= 1
 
     def _pooled_argv(self) -> list[str]:
+        packages = self.config.python_packages
         spec = JailSpec(
             # slipcover is imported by a worker on its first coverage job, not at start: its
             # import (threading included) makes every later fork dearer.
-            command=self._runtime.command(jailed=True, serve=True),
-            readonly_binds=self._runtime.jail_binds(),
+            command=self._runtime.command(jailed=True, serve=True, packages=packages),
+            readonly_binds=self._runtime.jail_binds(packages),
+            env=py.SINGLE_THREADED_ENV,
             memory_bytes=self.config.default_limits.memory_limit_bytes + HARNESS_MEMORY_BYTES,
             wall_time_s=0,
             cgroup_parent=self.config.cgroup_parent,
@@ -225,13 +245,15 @@ class Engine:
     async def _start_strict(
         self, request: ExecuteRequest, limits: ResolvedLimits, job: dict[str, Any]
     ) -> HarnessProcess:
+        packages = self.config.python_packages
         if self.config.isolation == "none":
             job["workdir"] = tempfile.mkdtemp(prefix="crucible-")
-            argv = self._runtime.command(jailed=False, serve=False)
+            argv = self._runtime.command(jailed=False, serve=False, packages=packages)
             return await HarnessProcess.start(argv, cwd=job["workdir"])
         spec = JailSpec(
-            command=self._runtime.command(jailed=True, serve=False),
-            readonly_binds=self._runtime.jail_binds(),
+            command=self._runtime.command(jailed=True, serve=False, packages=packages),
+            readonly_binds=self._runtime.jail_binds(packages),
+            env=py.SINGLE_THREADED_ENV,
             memory_bytes=limits.memory_limit_bytes + HARNESS_MEMORY_BYTES,
             wall_time_s=py.jail_wall_seconds(request, limits),
             cgroup_parent=self.config.cgroup_parent,

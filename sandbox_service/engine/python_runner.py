@@ -41,6 +41,14 @@ from sandbox_service.models import (
 HARNESS_DIR = Path(__file__).with_name("runtime")
 JAIL_HARNESS_DIR = "/opt/crucible/harness"
 JAIL_SITE_DIR = "/opt/crucible/site"
+JAIL_PACKAGES_DIR = "/opt/crucible/packages"
+# One thread per numerical library in a jail: a test is one CPU's work, and each thread is a
+# pid of the jail's few.
+SINGLE_THREADED_ENV = {
+    "OPENBLAS_NUM_THREADS": "1",
+    "OMP_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+}
 JAIL_WORKDIR = "/tmp"
 SOLUTION_NAME = "solution.py"
 # Captured output returned per test (the whole stdout is still compared for stdio tests).
@@ -71,15 +79,18 @@ class PythonRuntime:
         bytecode, inside a jail or outside."""
         return f"{JAIL_HARNESS_DIR if jailed else self.harness_dir}/{name}.pyc"
 
-    def command(self, *, jailed: bool, serve: bool) -> list[str]:
+    def command(self, *, jailed: bool, serve: bool, packages: Path | None = None) -> list[str]:
+        """The harness's command line; ``packages``: a directory programs may import from."""
         site = JAIL_SITE_DIR if jailed else str(Path(self.slipcover_dir).parent)
         argv = [self.interpreter, "-I", "-S", "-B", self.harness("python_harness", jailed=jailed)]
         argv += ["--site", site]
+        if packages is not None:
+            argv += ["--packages", JAIL_PACKAGES_DIR if jailed else str(packages)]
         if serve:
             argv.append("--serve")
         return argv
 
-    def jail_binds(self) -> list[tuple[str, str]]:
+    def jail_binds(self, packages: Path | None = None) -> list[tuple[str, str]]:
         binds = [(path, path) for path in ("/usr", "/lib", "/lib64", "/bin") if Path(path).exists()]
         if not self.prefix.startswith("/usr/"):
             binds.append((self.prefix, self.prefix))
@@ -89,6 +100,8 @@ class PythonRuntime:
             ("/dev/null", "/dev/null"),
             ("/dev/urandom", "/dev/urandom"),
         ]
+        if packages is not None:
+            binds.append((str(packages), JAIL_PACKAGES_DIR))
         return binds
 
 

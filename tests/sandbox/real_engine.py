@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 from typing import Any
 
 from sandbox_harness import LoopThread
@@ -68,10 +69,13 @@ def request(source: str, *tests: TestCase, **fields: Any) -> ExecuteRequest:
 class LocalEngine:
     """An engine on its own event loop in this thread."""
 
-    def __init__(self, isolation: str, workers: int = 2) -> None:
+    def __init__(
+        self, isolation: str, workers: int = 2, python_packages: Path | None = None
+    ) -> None:
         self.isolation = isolation
         self._loop = asyncio.new_event_loop()
-        self.engine = Engine(EngineConfig(workers=workers, isolation=isolation))
+        config = EngineConfig(workers=workers, isolation=isolation, python_packages=python_packages)
+        self.engine = Engine(config)
         self._loop.run_until_complete(self.engine.start())
 
     def run(self, req: ExecuteRequest) -> ExecuteResponse:

@@ -988,8 +988,9 @@ def main() -> None:
     # Python's own SIGINT handler would let a test's os.kill(1, SIGINT) end the harness.
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     _guard()
-    if "--site" in args:
-        sys.path.append(args[args.index("--site") + 1])
+    for option in ("--site", "--packages"):  # slipcover's; then what programs may import
+        if option in args:
+            sys.path.append(args[args.index(option) + 1])
     _snapshot()
     _BASELINE["state"] = _own_state()
     # What exists now lives as long as this process: keep the garbage collector of every forked
