@@ -20,7 +20,6 @@ from cli.common import (
     EXIT_CODES_HELP,
     ExitCode,
     InsecureOption,
-    Isolation,
     IsolationOption,
     fail,
     resolve_isolation,
@@ -118,6 +117,15 @@ def check(
     ] = False,
     insecure_no_sandbox: InsecureOption = False,
     isolation: IsolationOption = None,
+    python_packages: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="DIR",
+            help="A directory of Python packages the program may import, e.g. made with: pip "
+            "install --target DIR numpy (default: the standard library only).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Run SOLUTION against the tests in TESTS.jsonl and print the verdict.
 
@@ -132,14 +140,20 @@ def check(
     Call and stdio tests may set "checker": "exact", "whitespace" or "float",
     or {"kind": "float", "abs_tol": 1e-6, "rel_tol": 1e-6}.
     """
-    if server is not None and (isolation is not None or insecure_no_sandbox):
+    if server is not None and (
+        isolation is not None or insecure_no_sandbox or python_packages is not None
+    ):
         fail(
             ExitCode.BAD_INPUT,
-            "--isolation and --insecure-no-sandbox configure the in-process engine; "
-            "a server (--server) uses its own isolation",
+            "--isolation, --insecure-no-sandbox and --python-packages configure the in-process "
+            "engine; a server (--server) uses its own isolation and packages",
         )
     # with --server the isolation is the server's; "strict" is then only a placeholder
     mode = "strict" if server is not None else resolve_isolation(isolation, insecure_no_sandbox)
+    try:
+        engine = EngineConfig(workers=1, isolation=mode, python_packages=python_packages)
+    except ValidationError as exc:
+        fail(ExitCode.BAD_INPUT, describe_validation_error(exc))
     try:
         test_cases = load_tests(tests)
     except InvalidTestsFile as exc:
@@ -153,7 +167,7 @@ def check(
         collect_coverage=coverage,
         stop_on_first_failure=stop_on_first_failure,
     )
-    verdict = _execute(request, server, mode)
+    verdict = _execute(request, server, engine)
     if json_output:
         typer.echo(json.dumps(verdict.to_json_dict()))
     else:
@@ -187,13 +201,13 @@ def build_request(
 
 
 def run_request(
-    request: ExecuteRequest, server: str | None, isolation: Isolation
+    request: ExecuteRequest, server: str | None, engine: EngineConfig
 ) -> ExecuteResponse:
-    """The verdict on ``request``, from ``server`` or from an engine in this process."""
+    """The verdict on ``request``, from ``server`` or from an ``engine`` in this process."""
     if server is not None:
         with SandboxClient(server) as client:
             return client.execute(request)
-    return asyncio.run(_run_in_process(request, isolation))
+    return asyncio.run(_run_in_process(request, engine))
 
 
 def exit_code(verdict: ExecuteResponse) -> ExitCode:
@@ -205,18 +219,18 @@ def exit_code(verdict: ExecuteResponse) -> ExitCode:
     return ExitCode.NOT_PASSED
 
 
-async def _run_in_process(request: ExecuteRequest, isolation: Isolation) -> ExecuteResponse:
-    engine = Engine(EngineConfig(workers=1, isolation=isolation))
+async def _run_in_process(request: ExecuteRequest, config: EngineConfig) -> ExecuteResponse:
+    engine = Engine(config)
     try:
         return await engine.execute(request)
     finally:
         await engine.close()
 
 
-def _execute(request: ExecuteRequest, server: str | None, isolation: Isolation) -> ExecuteResponse:
+def _execute(request: ExecuteRequest, server: str | None, engine: EngineConfig) -> ExecuteResponse:
     """:func:`run_request`, with its failures turned into exit codes."""
     try:
-        return run_request(request, server, isolation)
+        return run_request(request, server, engine)
     except RequestRejected as exc:
         fail(ExitCode.BAD_INPUT, str(exc))
     except SandboxError as exc:

@@ -16,7 +16,7 @@ import cli.check
 from cli.main import app
 from cli.tests_file import InvalidTestsFile, load_tests
 from sandbox_service.client import SandboxError
-from sandbox_service.engine import RequestRejected
+from sandbox_service.engine import EngineConfig, RequestRejected
 from sandbox_service.models import (
     AssertTest,
     CallTest,
@@ -99,13 +99,15 @@ def canned(status: Status, **extra: Any) -> ExecuteResponse:
 @pytest.fixture
 def executed(monkeypatch: pytest.MonkeyPatch) -> Callable[[object], list[tuple[Any, ...]]]:
     """Replace execution: ``executed(outcome)`` makes run_request return (or raise) ``outcome``
-    and returns the list of (request, server, isolation) it was called with."""
+    and returns the list of (request, server, engine config) it was called with."""
 
     def install(outcome: object) -> list[tuple[Any, ...]]:
         calls: list[tuple[Any, ...]] = []
 
-        def fake(request: ExecuteRequest, server: str | None, isolation: str) -> ExecuteResponse:
-            calls.append((request, server, isolation))
+        def fake(
+            request: ExecuteRequest, server: str | None, engine: EngineConfig
+        ) -> ExecuteResponse:
+            calls.append((request, server, engine))
             if isinstance(outcome, Exception):
                 raise outcome
             assert isinstance(outcome, ExecuteResponse)
@@ -175,6 +177,8 @@ def test_missing_files_are_usage_errors(files: Any, tmp_path: Path, missing: str
         (["--isolation", "none"], "add --insecure-no-sandbox"),
         (["--insecure-no-sandbox", "--isolation", "pooled"], "contradicts --isolation pooled"),
         (["--server", "127.0.0.1:1", "--isolation", "pooled"], "a server (--server) uses its own"),
+        (["--server", "127.0.0.1:1", "--python-packages", "."], "a server (--server) uses its own"),
+        (["--python-packages", "/no/such/dir"], "/no/such/dir is not a directory"),
         (["--time-limit", "-1"], "--time-limit: Input should be greater than 0"),
         (["--memory-limit", "1"], "--memory-limit: Input should be greater than or equal to"),
     ],
@@ -231,8 +235,8 @@ def test_flags_become_the_request(files: Any, tmp_path: Path, executed: Any) -> 
         *("--stop-on-first-failure", "--isolation", "pooled"),
     )
     assert result.exit_code == 0, result.output
-    [(request, server, isolation)] = calls
-    assert (server, isolation) == (None, "pooled")
+    [(request, server, engine)] = calls
+    assert (server, engine.isolation) == (None, "pooled")
     assert request.source == SOLUTION and request.prelude == "import math\n"
     assert request.limits == Limits(cpu_time_limit_ms=1500.0, memory_limit_bytes=256 << 20)
     assert request.collect_coverage and request.stop_on_first_failure
@@ -244,7 +248,7 @@ def test_insecure_flag_runs_without_isolation_and_warns(files: Any, executed: An
     solution, tests = files(TESTS)
     result = run("check", solution, "--tests", tests, "--insecure-no-sandbox")
     assert result.exit_code == 0
-    assert calls[0][2] == "none" and "without isolation" in result.stderr
+    assert calls[0][2].isolation == "none" and "without isolation" in result.stderr
 
 
 @pytest.mark.parametrize(
@@ -338,6 +342,19 @@ def test_failing_solution_reports_the_line_in_a_pooled_worker(files: Any) -> Non
     assert "RUNTIME_ERROR" in result.stdout and "3/4 tests passed" in result.stdout
     assert "ZeroDivisionError" in result.stdout and "line 3" in result.stdout
     assert "executed lines: 1-4" in result.stdout
+
+
+def test_the_program_imports_from_the_packages_directory(files: Any, tmp_path: Path) -> None:
+    packages = tmp_path / "packages"
+    (packages / "adder").mkdir(parents=True)
+    (packages / "adder" / "__init__.py").write_text("def add(a, b):\n    return a + b\n")
+    for path in (packages, packages / "adder"):
+        path.chmod(0o755)
+    solution, tests = files(TESTS, solution="from adder import add\n")
+    without = run("check", solution, "--tests", tests)
+    with_packages = run("check", solution, "--tests", tests, "--python-packages", str(packages))
+    assert without.exit_code == 1 and "ModuleNotFoundError" in without.stdout
+    assert with_packages.exit_code == 0, with_packages.output
 
 
 def test_language_the_engine_does_not_run_is_bad_input(files: Any) -> None:
