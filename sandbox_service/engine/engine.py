@@ -231,8 +231,6 @@ class Engine:
     def _pooled_argv(self) -> list[str]:
         packages = self.config.python_packages
         spec = JailSpec(
-            # slipcover is imported by a worker on its first coverage job, not at start: its
-            # import (threading included) makes every later fork dearer.
             command=self._runtime.command(jailed=True, serve=True, packages=packages),
             readonly_binds=self._runtime.jail_binds(packages),
             env=py.SINGLE_THREADED_ENV,

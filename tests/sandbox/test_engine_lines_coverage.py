@@ -153,3 +153,15 @@ def test_coverage_leaves_error_lines_and_tracebacks_as_they_are(sandbox: LocalEn
     assert (probed.error.type, probed.error.line) == ("ZeroDivisionError", 3)
     assert probed.error.traceback == plain.error.traceback
     assert probed.executed_lines == [1, 2, 3]
+
+
+def test_every_pooled_worker_is_alike_whether_or_not_it_served_coverage(
+    sandbox: LocalEngine,
+) -> None:
+    # A test's CPU time includes its fork and exit, which grow with what the worker holds: a
+    # pooled worker loads the line probes at start, not on its first coverage job, so CPU
+    # times do not depend on which worker ran a test. A strict jail loads them only when asked.
+    probe = "import sys\nloaded = 'slipcover' in sys.modules\n"
+    verdict = sandbox.run(request(probe, assert_test("assert loaded")))
+    expected = Status.PASSED if sandbox.isolation == "pooled" else Status.WRONG_ANSWER
+    assert verdict.status is expected

@@ -818,13 +818,17 @@ def _with_line_probes(code: Any) -> tuple[Any, Any]:
     ``tests/sandbox`` checks the lines reported.
     """
     if not _SLIPCOVER:
-        from slipcover import slipcover
-
-        _SLIPCOVER.append(slipcover)
+        _load_slipcover()
         _snapshot()  # slipcover's classes and modules predate every candidate too
         gc.freeze()
     probes = _SLIPCOVER[0].Slipcover(immediate=True)
     return probes.instrument(code), probes
+
+
+def _load_slipcover() -> None:
+    from slipcover import slipcover
+
+    _SLIPCOVER.append(slipcover)
 
 
 def _handle(job: dict[str, Any], commands: Any) -> bool:
@@ -991,6 +995,11 @@ def main() -> None:
     for option in ("--site", "--packages"):  # slipcover's; then what programs may import
         if option in args:
             sys.path.append(args[args.index(option) + 1])
+    if "--line-probes" in args:
+        # Loaded by every pooled worker, used or not: the 4.6 MB it adds make every fork and
+        # exit dearer, and a test's CPU time must not depend on whether its worker happened to
+        # serve a coverage job before (CodeDPO compares programs by CPU time).
+        _load_slipcover()
     _snapshot()
     _BASELINE["state"] = _own_state()
     # What exists now lives as long as this process: keep the garbage collector of every forked
