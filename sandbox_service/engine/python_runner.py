@@ -14,7 +14,6 @@ import shutil
 import signal
 import sys
 import tempfile
-from base64 import b64encode
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -22,6 +21,7 @@ from typing import Any
 
 from sandbox_service.engine import checkers
 from sandbox_service.engine.jail import TMPFS_BYTES
+from sandbox_service.engine.limits import limit_exceeded
 from sandbox_service.engine.python_errors import compile_error_subtype, runtime_error_subtype
 from sandbox_service.engine.strict_tests import UnrewritableTest, strict_test_bytecode
 from sandbox_service.models import (
@@ -53,10 +53,6 @@ JAIL_WORKDIR = "/tmp"
 SOLUTION_NAME = "solution.py"
 # Captured output returned per test (the whole stdout is still compared for stdio tests).
 CAPTURE_BYTES = 64 << 10
-# A child killed by SIGKILL that we did not send, with at least this share of the memory limit
-# resident, was killed by the cgroup's OOM killer.
-OOM_SHARE = 0.5
-_TIME_SIGNALS = {signal.SIGXCPU, signal.SIGPROF}
 
 
 class InvalidTest(ValueError):
@@ -193,7 +189,7 @@ def _job_test(index: int, test: TestCase) -> dict[str, Any]:
         else:
             reason = f"does not compile: {exc}"
         raise InvalidTest(f"tests[{index}].assert_test.code {reason}") from None
-    return {"kind": "assert", "code": body.code, "bytecode": b64encode(bytecode).decode()}
+    return {"kind": "assert", "code": body.code, "bytecode": bytecode}
 
 
 def build_job(
@@ -287,59 +283,15 @@ class _Outcome:
 
 
 def _limit_outcome(record: dict[str, Any], limits: ResolvedLimits, index: int) -> _Outcome | None:
-    exit_code = int(record.get("exit_code", 0))
-    killed_by = record.get("killed_by", "")
     child = record.get("child") or {}
-    if killed_by == "output" or (
-        record.get("stdout_total", 0) + record.get("stderr_total", 0) > limits.output_limit_bytes
-    ):
-        message = f"wrote more than {limits.output_limit_bytes} bytes of output"
-        return _Outcome(
-            Status.OUTPUT_LIMIT_EXCEEDED,
-            ErrorInfo(
-                type="OutputLimitExceeded",
-                message=message,
-                subtype=Subtype.GLOBAL,
-                test_index=index,
-            ),
-        )
-    wall = killed_by == "wall"
-    peak = record.get("peak_memory_bytes", 0)
-    # The jail's cgroup allows the harness's share on top of the limit: a test that was
-    # OOM-killed, ran out of memory, or finished above the limit exceeded it. Memory is decided
-    # before CPU time: filling memory up to the OOM kill takes CPU time too, more on a busy host,
-    # so the other order would flip such a program between the two.
-    over_memory = (
-        peak > limits.memory_limit_bytes
-        or (exit_code == -signal.SIGKILL and peak >= OOM_SHARE * limits.memory_limit_bytes)
-        or child.get("exc_type") == "MemoryError"
+    exceeded = limit_exceeded(
+        record,
+        limits,
+        index,
+        memory_error_type="MemoryError",
+        out_of_memory=child.get("exc_type") == "MemoryError",
     )
-    if over_memory and not wall:
-        message = f"exceeded the memory limit of {limits.memory_limit_bytes >> 20} MiB"
-        return _Outcome(
-            Status.MEMORY_LIMIT_EXCEEDED,
-            ErrorInfo(
-                type="MemoryError", message=message, subtype=Subtype.GLOBAL, test_index=index
-            ),
-        )
-    timed_out = (
-        wall
-        or record.get("cpu_ms", 0.0) > limits.cpu_time_limit_ms
-        or (exit_code < 0 and -exit_code in _TIME_SIGNALS)
-    )
-    if timed_out:
-        which = "wall-clock backstop" if wall else "CPU time limit"
-        limit_ms = limits.wall_time_limit_ms if wall else limits.cpu_time_limit_ms
-        return _Outcome(
-            Status.TIME_LIMIT_EXCEEDED,
-            ErrorInfo(
-                type="TimeLimitExceeded",
-                message=f"exceeded the {which} of {limit_ms / 1000:g} s",
-                subtype=Subtype.GLOBAL,
-                test_index=index,
-            ),
-        )
-    return None
+    return None if exceeded is None else _Outcome(*exceeded)
 
 
 def _exception_outcome(child: dict[str, Any], source_map: SourceMap, index: int) -> _Outcome:

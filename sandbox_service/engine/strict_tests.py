@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import marshal
+from base64 import b64encode
 from functools import lru_cache
 from types import CodeType
 
@@ -28,22 +29,23 @@ class UnrewritableTest(ValueError):
 
 
 @lru_cache(maxsize=1024)
-def strict_test_bytecode(code: str, index: int) -> bytes:
+def strict_test_bytecode(code: str, index: int) -> str:
     """The marshalled code object of assert test ``code`` (the ``index``-th test: its file name
-    is ``<test index>``), rewritten. Raises SyntaxError or ValueError when ``code`` does not
-    compile as written, UnrewritableTest when only the rewritten code does not."""
+    is ``<test index>``), rewritten, in base64 as a job carries it (so a remembered test costs
+    nothing more). Raises SyntaxError or ValueError when ``code`` does not compile as written,
+    UnrewritableTest when only the rewritten code does not."""
     filename = f"<test {index}>"
     # compile, not only parse: some errors (e.g. a walrus in a comprehension's iterable) come
     # from the compiler's later passes.
     compile(code, filename, "exec", dont_inherit=True)
     try:
-        return marshal.dumps(_rewritten(code, filename, scoped=False))
+        rewritten = _rewritten(code, filename, scoped=False)
     except SyntaxError:
-        pass
-    try:
-        return marshal.dumps(_rewritten(code, filename, scoped=True))
-    except SyntaxError as exc:
-        raise UnrewritableTest(f"{exc.msg} (line {exc.lineno})") from None
+        try:
+            rewritten = _rewritten(code, filename, scoped=True)
+        except SyntaxError as exc:
+            raise UnrewritableTest(f"{exc.msg} (line {exc.lineno})") from None
+    return b64encode(marshal.dumps(rewritten)).decode()
 
 
 def _rewritten(code: str, filename: str, *, scoped: bool) -> CodeType:

@@ -55,6 +55,7 @@ from sandbox_service.engine.languages.base import (
     stack_limit,
 )
 from sandbox_service.engine.languages.registry import all_languages
+from sandbox_service.engine.limits import OOM_SHARE, limit_exceeded
 from sandbox_service.engine.verdict import build_response, uniform_results
 from sandbox_service.models import (
     CallTest,
@@ -81,10 +82,6 @@ COMPILE_TMPFS_BYTES = 256 << 20
 COMPILE_OUTPUT_BYTES = 1 << 20
 # Open files of every command: enough for a JVM.
 NOFILE = 1024
-# A run killed by SIGKILL that we did not send, with at least this share of the memory limit
-# resident, was killed by the cgroup's OOM killer (as for Python).
-OOM_SHARE = 0.5
-_TIME_SIGNALS = {signal.SIGXCPU, signal.SIGPROF}
 _ISOLATION = {"strict": IsolationMode.STRICT, "pooled": IsolationMode.STRICT}
 
 
@@ -393,7 +390,7 @@ class NativeRunner:
         limits: ResolvedLimits,
         smap: SourceMap,
     ) -> tuple[Status, ErrorInfo | None, str, str]:
-        limit = _limit_outcome(record, limits, index)
+        limit = limit_exceeded(record, limits, index, memory_error_type="MemoryLimitExceeded")
         if limit is not None:
             return limit[0], limit[1], "", ""
         failure = spec.failure(record, test, smap)
@@ -486,49 +483,6 @@ class NativeRunner:
             raise HarnessCrashed(f"the jail did not finish within {deadline} s") from None
         finally:
             await (harness.close() if finished else harness.kill())
-
-
-def _limit_outcome(
-    record: dict[str, Any], limits: ResolvedLimits, index: int
-) -> tuple[Status, ErrorInfo] | None:
-    """Output, time and memory limits, decided from what the supervisor measured."""
-    exit_code = int(record.get("exit_code", 0))
-    killed_by = record.get("killed_by", "")
-    total = record.get("stdout_total", 0) + record.get("stderr_total", 0)
-    if killed_by == "output" or total > limits.output_limit_bytes:
-        message = f"wrote more than {limits.output_limit_bytes} bytes of output"
-        return Status.OUTPUT_LIMIT_EXCEEDED, ErrorInfo(
-            type="OutputLimitExceeded", message=message, subtype=Subtype.GLOBAL, test_index=index
-        )
-    wall = killed_by == "wall"
-    peak = record.get("peak_memory_bytes", 0)
-    # The jail's cgroup allows the supervisor's share on top of the limit: a tree that was
-    # OOM-killed, or that finished above the limit, exceeded it. Memory before CPU time, as for
-    # Python (python_runner._limit_outcome says why).
-    if not wall and (
-        peak > limits.memory_limit_bytes
-        or (exit_code == -signal.SIGKILL and peak >= OOM_SHARE * limits.memory_limit_bytes)
-    ):
-        return Status.MEMORY_LIMIT_EXCEEDED, ErrorInfo(
-            type="MemoryLimitExceeded",
-            message=f"exceeded the memory limit of {limits.memory_limit_bytes >> 20} MiB",
-            subtype=Subtype.GLOBAL,
-            test_index=index,
-        )
-    if (
-        wall
-        or record.get("cpu_ms", 0.0) > limits.cpu_time_limit_ms
-        or (exit_code < 0 and -exit_code in _TIME_SIGNALS)
-    ):
-        which = "wall-clock backstop" if wall else "CPU time limit"
-        limit_ms = limits.wall_time_limit_ms if wall else limits.cpu_time_limit_ms
-        return Status.TIME_LIMIT_EXCEEDED, ErrorInfo(
-            type="TimeLimitExceeded",
-            message=f"exceeded the {which} of {limit_ms / 1000:g} s",
-            subtype=Subtype.GLOBAL,
-            test_index=index,
-        )
-    return None
 
 
 def _exit_error(exit_code: int, index: int, *, finished: bool) -> ErrorInfo:
