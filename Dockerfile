@@ -21,6 +21,9 @@ COPY cli ./cli
 COPY kernel ./kernel
 COPY evaluation ./evaluation
 COPY methods ./methods
+COPY benchmarks ./benchmarks
+# crucible/ holds the links that put every layer under the one import name crucible.
+COPY crucible ./crucible
 
 RUN pip install --no-cache-dir \
       grpcio==1.85.1 grpcio-tools==1.85.1 grpcio-health-checking==1.85.1 grpcio-reflection==1.85.1 \

@@ -70,7 +70,7 @@ bench-efficiency: setup  ## CodeDPO's efficiency pairs: is the generated code fa
 	$(BIN)/crucible bench efficiency
 
 cli-docs: setup  ## regenerate docs/cli.md from the commands
-	$(BIN)/python -m cli.reference > docs/cli.md
+	$(BIN)/python -m crucible.cli.reference > docs/cli.md
 
 clean:
 	rm -rf $(VENV) $(STAMPS) build *.egg-info

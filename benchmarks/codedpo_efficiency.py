@@ -56,16 +56,16 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
-from benchmarks.common import TorchThreads, machine_description, spread
-from evaluation.tasks import Split, Task
-from sandbox_service.models import AssertTest, TestCase
+from crucible.benchmarks.common import TorchThreads, machine_description, spread
+from crucible.evaluation.tasks import Split, Task
+from crucible.sandbox_service.models import AssertTest, TestCase
 
 if TYPE_CHECKING:
-    from evaluation.evaluate import EvalResult, EvalSettings
-    from kernel.run_config import RunConfig
-    from kernel.sandbox import SandboxHandle
-    from methods.codedpo.config import CodeDPOConfig
-    from methods.codedpo.pairs import PreferencePair, Text
+    from crucible.evaluation.evaluate import EvalResult, EvalSettings
+    from crucible.kernel.run_config import RunConfig
+    from crucible.kernel.sandbox import SandboxHandle
+    from crucible.methods.codedpo.config import CodeDPOConfig
+    from crucible.methods.codedpo.pairs import PreferencePair, Text
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIG = REPO / "configs" / "codedpo.yaml"
@@ -296,7 +296,7 @@ class Plan(TorchThreads):
 
 def run_config(seed: int, output_dir: Path) -> RunConfig:
     """configs/codedpo.yaml with the seed, the output folder and :data:`RUN_OVERRIDES`."""
-    from kernel.run_config import load_run_config
+    from crucible.kernel.run_config import load_run_config
 
     return load_run_config(
         CONFIG,
@@ -311,8 +311,8 @@ def run_config(seed: int, output_dir: Path) -> RunConfig:
 
 def codedpo_settings(run: RunConfig) -> CodeDPOConfig:
     """The run's method section, validated by CodeDPO's own config class."""
-    from kernel.run_config import method_settings
-    from methods.codedpo.config import CodeDPOConfig
+    from crucible.kernel.run_config import method_settings
+    from crucible.methods.codedpo.config import CodeDPOConfig
 
     settings = method_settings(run, CodeDPOConfig, str(CONFIG))
     assert isinstance(settings, CodeDPOConfig)
@@ -321,7 +321,7 @@ def codedpo_settings(run: RunConfig) -> CodeDPOConfig:
 
 def eval_settings(run: RunConfig, plan: Plan, seed: int) -> EvalSettings:
     """The evaluation's sampling (the config's evaluation temperature) and limits."""
-    from evaluation.evaluate import EvalSettings
+    from crucible.evaluation.evaluate import EvalSettings
 
     return EvalSettings(
         n=plan.samples,
@@ -362,8 +362,8 @@ def time_codes(
     interleaved with its tasks' canonical solutions (a run that fails gives None). A code
     sampled several times is run once and its times shared: a model that has learnt two
     solutions repeats them, and timing the same program again would only measure noise."""
-    from evaluation.problems import to_problem
-    from methods.codedpo.build import TimingJob, time_jobs
+    from crucible.evaluation.problems import to_problem
+    from crucible.methods.codedpo.build import TimingJob, time_jobs
 
     if not codes:
         return Timed([], {})
@@ -407,7 +407,7 @@ def retime_pairs(
 ) -> list[dict[str, Any]]:
     """Every efficiency pair's two codes timed again with fresh runs on the problem's own tests
     (not the trusted tests and runs that selected them), judged by CodeDPO's own noise rule."""
-    from methods.codedpo.verify import efficiency_pair
+    from crucible.methods.codedpo.verify import efficiency_pair
 
     efficiency = [pair for pair in pairs if pair.pair_type == "efficiency"]
     codes = [
@@ -481,7 +481,7 @@ def sample(
     evals: EvalSettings,
 ) -> Sampled:
     """``evals.n`` codes per task sampled and run against the task's tests."""
-    from evaluation.evaluate import evaluate
+    from crucible.evaluation.evaluate import evaluate
 
     result = evaluate(model, tokenizer, [task.task for task in tasks], sandbox, evals)
     passing = [
@@ -555,8 +555,8 @@ def describe(sampled: Sampled, runs: Sequence[list[float] | None], timed: Timed)
 def start_model(run: RunConfig, train: Sequence[EfficiencyTask]) -> tuple[Any, Any, list[float]]:
     """The seeded policy after the run's warm start on BOTH canonical solutions of every
     training problem (so it writes each about half of the time), and its SFT losses."""
-    from kernel.models import load_model
-    from kernel.sft import fine_tune
+    from crucible.kernel.models import load_model
+    from crucible.kernel.sft import fine_tune
 
     model, tokenizer = load_model(run.model)
     losses = fine_tune(
@@ -579,9 +579,9 @@ def run_seed(
     log: Callable[[str], None],
 ) -> dict[str, Any]:
     """SFT on both solutions, measure, build CodeDPO's pairs, re-time them, DPO, measure."""
-    from evaluation.problems import to_problems
-    from methods.codedpo.build import pair_builder
-    from methods.codedpo.train import train_dpo
+    from crucible.evaluation.problems import to_problems
+    from crucible.methods.codedpo.build import pair_builder
+    from crucible.methods.codedpo.train import train_dpo
 
     run = run_config(seed, plan.workdir / f"seed-{seed}")
     settings = codedpo_settings(run)
@@ -860,7 +860,7 @@ def markdown(report: dict[str, Any]) -> str:
 
 def run_benchmark(plan: Plan, log: Callable[[str], None]) -> dict[str, Any]:
     """Run every seed of the plan; write the json and md; return the report."""
-    from kernel.sandbox import SandboxHandle
+    from crucible.kernel.sandbox import SandboxHandle
 
     plan.pin_threads()
     began = time.perf_counter()

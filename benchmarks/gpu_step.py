@@ -14,21 +14,21 @@ from typing import Any
 
 import torch
 
-from evaluation.datasets import load_dataset
-from evaluation.problems import to_problems
-from kernel.config import ModelConfig
-from kernel.loop import Trainer
-from kernel.models import load_model
-from kernel.registry import load_method
-from kernel.run_config import load_run_config, method_settings
-from kernel.sampler import Sampler
-from kernel.sandbox import SandboxHandle
+from crucible.evaluation.datasets import load_dataset
+from crucible.evaluation.problems import to_problems
+from crucible.kernel.config import ModelConfig
+from crucible.kernel.loop import Trainer
+from crucible.kernel.models import load_model
+from crucible.kernel.registry import load_method
+from crucible.kernel.run_config import load_run_config, method_settings
+from crucible.kernel.sampler import Sampler
+from crucible.kernel.sandbox import SandboxHandle
 
 RESULTS = Path(__file__).with_name("results") / "gpu_step.json"
 
 
 def _logprob_gap(model: Any, tokenizer: Any) -> float:
-    from kernel.config import SamplingConfig
+    from crucible.kernel.config import SamplingConfig
 
     sampler = Sampler(model, tokenizer, SamplingConfig(max_new_tokens=32, seed=1))
     worst = 0.0

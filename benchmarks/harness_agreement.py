@@ -11,8 +11,8 @@ import json
 from collections import defaultdict
 from pathlib import Path
 
-from evaluation.harness_agreement import compare
-from kernel.sandbox import SandboxHandle
+from crucible.evaluation.harness_agreement import compare
+from crucible.kernel.sandbox import SandboxHandle
 
 RESULTS = Path(__file__).with_name("results") / "harness_agreement.json"
 

@@ -45,14 +45,14 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
-from benchmarks.common import TorchThreads, machine_description, spread
-from kernel.usage import Usage, snapshot
+from crucible.benchmarks.common import TorchThreads, machine_description, spread
+from crucible.kernel.usage import Usage, snapshot
 
 if TYPE_CHECKING:
-    from evaluation.evaluate import EvalSettings
-    from evaluation.tasks import Task
-    from kernel.run_config import RunConfig
-    from kernel.sandbox import SandboxHandle
+    from crucible.evaluation.evaluate import EvalSettings
+    from crucible.evaluation.tasks import Task
+    from crucible.kernel.run_config import RunConfig
+    from crucible.kernel.sandbox import SandboxHandle
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIGS = REPO / "configs"
@@ -185,7 +185,7 @@ class Bench:
     """Runs a plan: the shared sandbox, data and per-seed starting models."""
 
     def __init__(self, plan: Plan, sandbox: SandboxHandle, log: Callable[[str], None]) -> None:
-        from evaluation.datasets import load_dataset
+        from crucible.evaluation.datasets import load_dataset
 
         self.plan = plan
         self.sandbox = sandbox
@@ -200,7 +200,7 @@ class Bench:
     def _config(
         self, name: str, seed: int, out: Path, extra: Sequence[str] = (), target: str = ""
     ) -> RunConfig:
-        from kernel.run_config import load_run_config
+        from crucible.kernel.run_config import load_run_config
 
         return load_run_config(
             CONFIGS / name,
@@ -232,7 +232,7 @@ class Bench:
         )
 
     def eval_settings(self, seed: int, *, refine: bool) -> EvalSettings:
-        from evaluation.evaluate import EvalSettings
+        from crucible.evaluation.evaluate import EvalSettings
 
         base = self.base
         return EvalSettings(
@@ -253,9 +253,9 @@ class Bench:
         import torch
         from rich.console import Console
 
-        from cli.compose import load_policy, warm_start
-        from evaluation.evaluate import evaluate
-        from kernel.run_config import load_run_config
+        from crucible.cli.compose import load_policy, warm_start
+        from crucible.evaluation.evaluate import evaluate
+        from crucible.kernel.run_config import load_run_config
 
         folder = self.plan.workdir / f"seed-{seed}"
         cached = folder / "start.json"
@@ -291,13 +291,13 @@ class Bench:
         self, variant: Variant, seed: int, start_state: dict[str, Any], start: dict[str, Any]
     ) -> dict[str, Any]:
         """Train one variant from the seed's start under the budget; evaluate it (cached)."""
-        from cli.compose import load_policy
-        from evaluation.evaluate import evaluate
-        from evaluation.problems import to_problems
-        from kernel.loop import Trainer
-        from kernel.plugin import OfflineMethod
-        from kernel.registry import load_method
-        from kernel.run_config import method_settings
+        from crucible.cli.compose import load_policy
+        from crucible.evaluation.evaluate import evaluate
+        from crucible.evaluation.problems import to_problems
+        from crucible.kernel.loop import Trainer
+        from crucible.kernel.plugin import OfflineMethod
+        from crucible.kernel.registry import load_method
+        from crucible.kernel.run_config import method_settings
 
         out = self.plan.workdir / f"seed-{seed}" / _slug(variant.label)
         cached = out / RUN_FILE
@@ -600,7 +600,7 @@ def plot(runs: Sequence[dict[str, Any]], starts: dict[int, dict[str, Any]], path
 
 def run_benchmark(plan: Plan, log: Callable[[str], None]) -> dict[str, Any]:
     """Run (or resume) the plan; write the json, md and png; return the report."""
-    from kernel.sandbox import SandboxHandle
+    from crucible.kernel.sandbox import SandboxHandle
 
     variants = plan.variants()
     plan.pin_threads()
@@ -638,7 +638,7 @@ def main() -> None:
     """``python benchmarks/learning.py [options]`` is ``crucible bench learning [options]``."""
     import sys
 
-    from cli.main import app
+    from crucible.cli.main import app
 
     app(["bench", "learning", *sys.argv[1:]])
 

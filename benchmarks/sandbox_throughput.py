@@ -39,9 +39,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from sandbox_service.client import AsyncSandboxClient, SandboxClient
-from sandbox_service.engine.languages.samples import ADD_PROGRAMS
-from sandbox_service.models import AssertTest, ExecuteRequest, Status, StdioTest, TestCase
+from crucible.sandbox_service.client import AsyncSandboxClient, SandboxClient
+from crucible.sandbox_service.engine.languages.samples import ADD_PROGRAMS
+from crucible.sandbox_service.models import AssertTest, ExecuteRequest, Status, StdioTest, TestCase
 
 RESULTS = Path(__file__).with_name("results") / "sandbox_throughput.json"
 PLOT = RESULTS.with_suffix(".png")

@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from cli.common import EXIT_CODES_HELP, ExitCode, fail
+from crucible.cli.common import EXIT_CODES_HELP, ExitCode, fail
 
 app = typer.Typer(
     help="Reproducible benchmarks (results in benchmarks/results/).", no_args_is_help=True
@@ -70,7 +70,7 @@ def learning_command(
     with --quick, whose budget is too small to judge by)."""
     import shutil
 
-    from benchmarks.learning import Plan, run_benchmark
+    from crucible.benchmarks.learning import Plan, run_benchmark
 
     changes: dict[str, Any] = {"model": model}
     if seeds:
@@ -149,14 +149,14 @@ def efficiency_command(
     benchmarks/results/codedpo_efficiency{,_quick}.{md,json}. Exits 1 when held-out passing
     code is not faster on average after DPO or its pass@1 fell by more than 0.05 (not with
     --quick, whose single seed is too little to judge by)."""
-    from benchmarks.codedpo_efficiency import (
+    from crucible.benchmarks.codedpo_efficiency import (
         Plan,
         code_table,
         headline,
         pair_table,
         run_benchmark,
     )
-    from sandbox_service.engine.jail import JailUnavailable
+    from crucible.sandbox_service.engine.jail import JailUnavailable
 
     changes: dict[str, Any] = {}
     if seeds:

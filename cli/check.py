@@ -16,7 +16,7 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 
-from cli.common import (
+from crucible.cli.common import (
     EXIT_CODES_HELP,
     ExitCode,
     InsecureOption,
@@ -24,12 +24,12 @@ from cli.common import (
     fail,
     resolve_isolation,
 )
-from cli.render import print_verdict
-from cli.tests_file import InvalidTestsFile, load_tests
-from sandbox_service.client import SandboxClient, SandboxError
-from sandbox_service.engine import Engine, EngineConfig, RequestRejected
-from sandbox_service.engine.jail import JailUnavailable
-from sandbox_service.models import (
+from crucible.cli.render import print_verdict
+from crucible.cli.tests_file import InvalidTestsFile, load_tests
+from crucible.sandbox_service.client import SandboxClient, SandboxError
+from crucible.sandbox_service.engine import Engine, EngineConfig, RequestRejected
+from crucible.sandbox_service.engine.jail import JailUnavailable
+from crucible.sandbox_service.models import (
     ExecuteRequest,
     ExecuteResponse,
     Limits,
@@ -37,7 +37,7 @@ from sandbox_service.models import (
     Status,
     TestCase,
 )
-from sandbox_service.wire import describe_validation_error
+from crucible.sandbox_service.wire import describe_validation_error
 
 _MIB = 1 << 20
 _LIMIT_FLAGS = {"cpu_time_limit_ms": "--time-limit", "memory_limit_bytes": "--memory-limit"}

@@ -10,19 +10,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from cli.common import ExitCode, fail
+from crucible.cli.common import ExitCode, fail
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from evaluation.tasks import Task
-    from kernel.config import ModelConfig
-    from kernel.run_config import RunConfig
-    from kernel.sandbox import SandboxHandle
+    from crucible.evaluation.tasks import Task
+    from crucible.kernel.config import ModelConfig
+    from crucible.kernel.run_config import RunConfig
+    from crucible.kernel.sandbox import SandboxHandle
 
 
 def load_tasks(dataset: str, split: str | None, limit: int | None = None) -> list[Task]:
-    from evaluation.datasets import load_dataset
+    from crucible.evaluation.datasets import load_dataset
 
     try:
         tasks = load_dataset(dataset, split)
@@ -34,7 +34,7 @@ def load_tasks(dataset: str, split: str | None, limit: int | None = None) -> lis
 
 
 def load_policy(config: ModelConfig) -> tuple[Any, Any]:
-    from kernel.models import load_model
+    from crucible.kernel.models import load_model
 
     try:
         return load_model(config)
@@ -43,8 +43,8 @@ def load_policy(config: ModelConfig) -> tuple[Any, Any]:
 
 
 def open_sandbox(addresses: Sequence[str], workers: int | None, isolation: str) -> SandboxHandle:
-    from kernel.sandbox import SandboxHandle
-    from sandbox_service.engine.jail import JailUnavailable
+    from crucible.kernel.sandbox import SandboxHandle
+    from crucible.sandbox_service.engine.jail import JailUnavailable
 
     try:
         return SandboxHandle(addresses, workers=workers, isolation=isolation)  # type: ignore[arg-type]
@@ -60,7 +60,7 @@ def warm_start(
     from the same policy. Callers pass the whole training split, whatever
     ``data.max_train_tasks`` says: a method that trains on a subset (to fit a budget) must
     start from the same model as one that trains on all of it."""
-    from kernel.sft import fine_tune
+    from crucible.kernel.sft import fine_tune
 
     if not run.warm_start.sft_epochs:
         return

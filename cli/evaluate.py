@@ -10,8 +10,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from cli.common import EXIT_CODES_HELP, ExitCode, fail
-from cli.compose import load_policy, load_tasks, open_sandbox
+from crucible.cli.common import EXIT_CODES_HELP, ExitCode, fail
+from crucible.cli.compose import load_policy, load_tasks, open_sandbox
 
 
 def register(root: typer.Typer) -> None:
@@ -67,8 +67,8 @@ def eval_command(
 ) -> None:
     """Measure a model: unbiased pass@k, results by verdict status and error subtype, timing,
     and pass@1 after each self-refine round."""
-    from evaluation.evaluate import EvalSettings, evaluate
-    from kernel.config import ModelConfig
+    from crucible.evaluation.evaluate import EvalSettings, evaluate
+    from crucible.kernel.config import ModelConfig
 
     ks = _ks(k)
     tasks = load_tasks(dataset, split, limit)

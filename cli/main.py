@@ -13,8 +13,8 @@ from importlib.metadata import entry_points
 
 import typer
 
-from cli import bench, check, evaluate, sandbox, train
-from cli.common import EXIT_CODES_HELP
+from crucible.cli import bench, check, evaluate, sandbox, train
+from crucible.cli.common import EXIT_CODES_HELP
 
 app = typer.Typer(
     name="crucible",

@@ -1,7 +1,7 @@
 """docs/cli.md, the reference of every ``crucible`` command, generated from the commands themselves.
 
-``make cli-docs`` (``python -m cli.reference > docs/cli.md``) rewrites it; a test fails when the
-file and the commands disagree, so the reference cannot go stale.
+``make cli-docs`` (``python -m crucible.cli.reference > docs/cli.md``) rewrites it; a test fails
+when the file and the commands disagree, so the reference cannot go stale.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import html
 import typer
 from typer.cli import get_docs_for_click
 
-from cli.main import app
+from crucible.cli.main import app
 
 
 def reference() -> str:

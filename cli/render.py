@@ -10,7 +10,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from sandbox_service.models import ErrorInfo, ExecuteResponse, Language, Status, TestResult
+from crucible.sandbox_service.models import ErrorInfo, ExecuteResponse, Language, Status, TestResult
 
 STATUS_STYLE = {
     Status.PASSED: "bold green",

@@ -11,7 +11,7 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 
-from cli.common import (
+from crucible.cli.common import (
     EXIT_CODES_HELP,
     ExitCode,
     InsecureOption,
@@ -19,13 +19,13 @@ from cli.common import (
     fail,
     resolve_isolation,
 )
-from cli.render import print_languages
-from sandbox_service.client import SandboxClient, SandboxError
-from sandbox_service.engine import Engine, EngineConfig
-from sandbox_service.models import Language
-from sandbox_service.server import RunningServer, ServerOptions, serve
-from sandbox_service.server.logs import configure_json_logging
-from sandbox_service.wire import describe_validation_error
+from crucible.cli.render import print_languages
+from crucible.sandbox_service.client import SandboxClient, SandboxError
+from crucible.sandbox_service.engine import Engine, EngineConfig
+from crucible.sandbox_service.models import Language
+from crucible.sandbox_service.server import RunningServer, ServerOptions, serve
+from crucible.sandbox_service.server.logs import configure_json_logging
+from crucible.sandbox_service.wire import describe_validation_error
 
 app = typer.Typer(
     name="sandbox",

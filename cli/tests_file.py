@@ -19,7 +19,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
-from sandbox_service.models import (
+from crucible.sandbox_service.models import (
     AssertTest,
     CallTest,
     CheckerKind,

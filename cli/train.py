@@ -10,12 +10,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from cli.common import EXIT_CODES_HELP, ExitCode, fail
-from cli.compose import load_policy, load_tasks, open_sandbox, warm_start
+from crucible.cli.common import EXIT_CODES_HELP, ExitCode, fail
+from crucible.cli.compose import load_policy, load_tasks, open_sandbox, warm_start
 
 if TYPE_CHECKING:
-    from evaluation.evaluate import EvalSettings
-    from kernel.run_config import RunConfig
+    from crucible.evaluation.evaluate import EvalSettings
+    from crucible.kernel.run_config import RunConfig
 
 SUMMARY_FILE = "summary.json"
 BEFORE_FILE = "eval_before.json"
@@ -27,7 +27,7 @@ def register(root: typer.Typer) -> None:
 
 
 def _eval_settings(config: RunConfig) -> EvalSettings:
-    from evaluation.evaluate import EvalSettings
+    from crucible.evaluation.evaluate import EvalSettings
 
     return EvalSettings(
         n=config.data.eval_samples,
@@ -57,8 +57,8 @@ def _comparison(before: dict[str, Any], after: dict[str, Any], console: Console)
 def _load_config(
     config: Path | None, overrides: list[str], method: str | None, output_dir: Path | None
 ) -> RunConfig:
-    from kernel.config import ConfigError
-    from kernel.run_config import load_run_config
+    from crucible.kernel.config import ConfigError
+    from crucible.kernel.run_config import load_run_config
 
     extra = list(overrides)
     if method is not None:
@@ -90,10 +90,10 @@ def train_command(
     """Train a model with a method plugin against the sandbox, evaluating on the held-out split
     before and after. Metrics go to OUTPUT_DIR/metrics.jsonl and TensorBoard, curves to
     OUTPUT_DIR/training_curves.png, checkpoints to OUTPUT_DIR/checkpoints."""
-    from kernel.config import ConfigError, dump_config
-    from kernel.loop import Trainer
-    from kernel.registry import load_method
-    from kernel.run_config import method_settings
+    from crucible.kernel.config import ConfigError, dump_config
+    from crucible.kernel.loop import Trainer
+    from crucible.kernel.registry import load_method
+    from crucible.kernel.run_config import method_settings
 
     run = _load_config(config, overrides or [], method, output_dir)
     try:
@@ -107,10 +107,10 @@ def train_command(
     if print_config:
         typer.echo(dump_config(run))
         return
-    from evaluation.evaluate import evaluate
-    from evaluation.problems import to_problems
-    from kernel.checkpoint import latest_checkpoint
-    from kernel.distributed import Processes
+    from crucible.evaluation.evaluate import evaluate
+    from crucible.evaluation.problems import to_problems
+    from crucible.kernel.checkpoint import latest_checkpoint
+    from crucible.kernel.distributed import Processes
 
     processes = Processes()
     console = Console(stderr=True, quiet=not processes.is_main)
@@ -174,7 +174,7 @@ def methods_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
 ) -> None:
     """List the installed method plugins (entry-point group crucible.methods)."""
-    from kernel.registry import installed_methods
+    from crucible.kernel.registry import installed_methods
 
     rows: list[dict[str, Any]] = []
     for installed in installed_methods():

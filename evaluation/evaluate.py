@@ -16,14 +16,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from evaluation.feedback import execution_feedback
-from evaluation.passk import estimate_pass_at_k
-from evaluation.refine import refine_prompt
-from evaluation.tasks import Task
-from kernel.config import SamplingConfig
-from kernel.sampler import Sampler, format_prompt
-from kernel.sandbox import SandboxHandle
-from sandbox_service.models import ExecuteResponse, Limits, Status
+from crucible.evaluation.feedback import execution_feedback
+from crucible.evaluation.passk import estimate_pass_at_k
+from crucible.evaluation.refine import refine_prompt
+from crucible.evaluation.tasks import Task
+from crucible.kernel.config import SamplingConfig
+from crucible.kernel.sampler import Sampler, format_prompt
+from crucible.kernel.sandbox import SandboxHandle
+from crucible.sandbox_service.models import ExecuteResponse, Limits, Status
 
 DEFAULT_STOP = ("\ndef ", "\nclass ", "\nif __name__", "\nprint(", "\nassert ", "\n#", "\n```")
 REFINE_TEMPERATURE = 0.6

@@ -20,8 +20,8 @@ from __future__ import annotations
 import ast
 import json
 
-from evaluation.tasks import Task
-from sandbox_service.models import (
+from crucible.evaluation.tasks import Task
+from crucible.sandbox_service.models import (
     AssertTest,
     CallTest,
     ErrorInfo,

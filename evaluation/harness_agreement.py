@@ -16,10 +16,10 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from evaluation.datasets import load_dataset
-from evaluation.tasks import Task
-from kernel.sandbox import SandboxHandle
-from sandbox_service.models import Status
+from crucible.evaluation.datasets import load_dataset
+from crucible.evaluation.tasks import Task
+from crucible.kernel.sandbox import SandboxHandle
+from crucible.sandbox_service.models import Status
 
 _COMPARISONS = [("<=", ">"), (">=", "<"), ("==", "!="), ("!=", "=="), ("<", ">="), (">", "<=")]
 

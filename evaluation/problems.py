@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from evaluation.tasks import Task
-from kernel.plugin import Problem
+from crucible.evaluation.tasks import Task
+from crucible.kernel.plugin import Problem
 
 
 def to_problem(task: Task) -> Problem:

@@ -7,8 +7,8 @@ style), so the refined completion is assembled into a program exactly like the f
 
 from __future__ import annotations
 
-from evaluation.feedback import comment_out
-from evaluation.tasks import Task
+from crucible.evaluation.feedback import comment_out
+from crucible.evaluation.tasks import Task
 
 BAD_SOLUTION = "### Bad Solution:"
 EXECUTION_FAILURE = "### Execution Failure:"

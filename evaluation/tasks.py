@@ -19,7 +19,7 @@ from typing import Annotated, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
 
-from sandbox_service.models import ExecuteRequest, Limits, TestCase
+from crucible.sandbox_service.models import ExecuteRequest, Limits, TestCase
 
 Split = Literal["train", "validation", "test", "prompt"]
 SPLITS: tuple[Split, ...] = get_args(Split)

@@ -26,21 +26,21 @@ from pydantic import BaseModel
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from kernel.checkpoint import (
+from crucible.kernel.checkpoint import (
     TrainingState,
     latest_checkpoint,
     load_checkpoint,
     save_checkpoint,
 )
-from kernel.distributed import Processes, mean_metrics
-from kernel.metrics import PLOT_FILE, MetricsLogger, plot_curves
-from kernel.offline import fit_offline
-from kernel.plugin import Method, MethodContext, OfflineMethod, Problem, Query, Rollout
-from kernel.run_config import RunConfig
-from kernel.sampler import Sample, Sampler, format_prompt
-from kernel.sandbox import SandboxHandle
-from kernel.usage import METER
-from sandbox_service.models import ExecuteRequest, ExecuteResponse, Limits, Status
+from crucible.kernel.distributed import Processes, mean_metrics
+from crucible.kernel.metrics import PLOT_FILE, MetricsLogger, plot_curves
+from crucible.kernel.offline import fit_offline
+from crucible.kernel.plugin import Method, MethodContext, OfflineMethod, Problem, Query, Rollout
+from crucible.kernel.run_config import RunConfig
+from crucible.kernel.sampler import Sample, Sampler, format_prompt
+from crucible.kernel.sandbox import SandboxHandle
+from crucible.kernel.usage import METER
+from crucible.sandbox_service.models import ExecuteRequest, ExecuteResponse, Limits, Status
 
 # Queries generated per chunk; each chunk's programs are executed while the next is generated.
 GENERATION_CHUNK = 4

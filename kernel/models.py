@@ -28,8 +28,8 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from kernel._tiny_corpus import CORPUS
-from kernel.config import ModelConfig
+from crucible.kernel._tiny_corpus import CORPUS
+from crucible.kernel.config import ModelConfig
 
 if TYPE_CHECKING:
     from typing import TypeAlias

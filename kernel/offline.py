@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from kernel.checkpoint import latest_checkpoint
-from kernel.metrics import PLOT_FILE, MetricsLogger, plot_curves
-from kernel.plugin import OfflineMethod, OfflineRun
+from crucible.kernel.checkpoint import latest_checkpoint
+from crucible.kernel.metrics import PLOT_FILE, MetricsLogger, plot_curves
+from crucible.kernel.plugin import OfflineMethod, OfflineRun
 
 if TYPE_CHECKING:
-    from kernel.loop import Trainer, TrainResult
+    from crucible.kernel.loop import Trainer, TrainResult
 
 
 def fit_offline(
@@ -24,7 +24,7 @@ def fit_offline(
 ) -> TrainResult:
     """Fit ``trainer.method`` once (or load its finished run), log its rows as steps 1..n after
     ``initial_metrics`` at step 0, checkpoint, and plot."""
-    from kernel.loop import PLOTTED, TrainResult
+    from crucible.kernel.loop import PLOTTED, TrainResult
 
     method = trainer.method
     if not isinstance(method, OfflineMethod):

@@ -38,15 +38,15 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from sandbox_service.models import ExecuteResponse, TestCase
+from crucible.sandbox_service.models import ExecuteResponse, TestCase
 
 if TYPE_CHECKING:
     import torch
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-    from kernel.run_config import RunConfig
-    from kernel.sampler import Sample, Sampler
-    from kernel.sandbox import SandboxHandle
+    from crucible.kernel.run_config import RunConfig
+    from crucible.kernel.sampler import Sample, Sampler
+    from crucible.kernel.sandbox import SandboxHandle
 
 
 class Problem(BaseModel):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
 
-from kernel.plugin import Method, validate_plugin
+from crucible.kernel.plugin import Method, validate_plugin
 
 GROUP = "crucible.methods"
 

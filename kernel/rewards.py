@@ -8,7 +8,7 @@ says nothing about the program and earns 0 (and is counted, so it cannot hide).
 
 from __future__ import annotations
 
-from sandbox_service.models import ExecuteResponse, Status
+from crucible.sandbox_service.models import ExecuteResponse, Status
 
 PASS_REWARD = 1.0
 FAIL_REWARD = -0.3

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
-from kernel.config import (
+from crucible.kernel.config import (
     ConfigError,
     ConfigModel,
     ModelConfig,
@@ -21,7 +21,7 @@ from kernel.config import (
     TrainerConfig,
     load_config,
 )
-from sandbox_service.models import Limits
+from crucible.sandbox_service.models import Limits
 
 
 class SandboxSettings(ConfigModel):

@@ -25,12 +25,12 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 
 import torch
 
-from kernel.config import SamplingConfig
-from kernel.token_text import TokenBytes, decode_with_offsets
-from kernel.usage import METER
+from crucible.kernel.config import SamplingConfig
+from crucible.kernel.token_text import TokenBytes, decode_with_offsets
+from crucible.kernel.usage import METER
 
 if TYPE_CHECKING:
-    from kernel.models import CausalLM
+    from crucible.kernel.models import CausalLM
 
 __all__ = ["FinishReason", "Sample", "Sampler", "format_prompt"]
 

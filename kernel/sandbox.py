@@ -16,10 +16,10 @@ from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Literal
 
-from kernel.usage import METER
-from sandbox_service.client import SandboxClient
-from sandbox_service.engine import Engine, EngineConfig
-from sandbox_service.models import ExecuteRequest, ExecuteResponse
+from crucible.kernel.usage import METER
+from crucible.sandbox_service.client import SandboxClient
+from crucible.sandbox_service.engine import Engine, EngineConfig
+from crucible.sandbox_service.models import ExecuteRequest, ExecuteResponse
 
 
 class SandboxHandle:

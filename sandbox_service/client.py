@@ -26,13 +26,13 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Annotated, Any, TypeVar
 
 import grpc
-from crucible.sandbox.v1 import sandbox_pb2 as pb
-from crucible.sandbox.v1 import sandbox_pb2_grpc as pb_grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from pydantic import BaseModel, ConfigDict, Field
 
-from sandbox_service import wire
-from sandbox_service.models import ExecuteRequest, ExecuteResponse, Language
+from crucible.sandbox.v1 import sandbox_pb2 as pb
+from crucible.sandbox.v1 import sandbox_pb2_grpc as pb_grpc
+from crucible.sandbox_service import wire
+from crucible.sandbox_service.models import ExecuteRequest, ExecuteResponse, Language
 
 RETRYABLE_CODES = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.RESOURCE_EXHAUSTED})
 _RETRYABLE_NAMES = frozenset(code.name for code in RETRYABLE_CODES)

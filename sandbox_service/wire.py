@@ -14,11 +14,11 @@ from collections.abc import Sequence
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from crucible.sandbox.v1 import sandbox_pb2 as pb
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
-from sandbox_service.models import (
+from crucible.sandbox.v1 import sandbox_pb2 as pb
+from crucible.sandbox_service.models import (
     AssertTest,
     CallTest,
     Capabilities,

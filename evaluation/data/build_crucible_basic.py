@@ -12,8 +12,8 @@ solution's template, and the unit tests run every canonical solution against the
 ``assert (_out := f(args)) == expected, repr(_out)``: a plain equality assert whose failure
 message carries the actual value, which execution feedback (CYCLE) reports.
 
-Regenerate after editing with ``python -m evaluation.data.build_crucible_basic``; a unit test
-fails while the committed file differs from what this script renders.
+Regenerate after editing with ``python -m crucible.evaluation.data.build_crucible_basic``; a unit
+test fails while the committed file differs from what this script renders.
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from evaluation.tasks import Example, Split, Task
-from sandbox_service.models import AssertTest, TestCase
+from crucible.evaluation.tasks import Example, Split, Task
+from crucible.sandbox_service.models import AssertTest, TestCase
 
 OUTPUT = Path(__file__).with_name("crucible_basic.jsonl")
 SOURCE = "crucible-basic"

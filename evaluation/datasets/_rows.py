@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
-from evaluation.tasks import Task
+from crucible.evaluation.tasks import Task
 
 T = TypeVar("T")
 

@@ -34,10 +34,10 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from evaluation.datasets._prompts import apps_prompt
-from evaluation.datasets._rows import DatasetFormatError, Row, read_records
-from evaluation.tasks import SPLITS, ScopeEntry, Split, Task
-from sandbox_service.models import (
+from crucible.evaluation.datasets._prompts import apps_prompt
+from crucible.evaluation.datasets._rows import DatasetFormatError, Row, read_records
+from crucible.evaluation.tasks import SPLITS, ScopeEntry, Split, Task
+from crucible.sandbox_service.models import (
     CallTest,
     CheckerKind,
     OutputChecker,

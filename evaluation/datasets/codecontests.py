@@ -14,10 +14,10 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from evaluation.datasets._prompts import apps_prompt
-from evaluation.datasets._rows import Row, read_jsonl
-from evaluation.tasks import Split, Task
-from sandbox_service.models import StdioTest, TestCase
+from crucible.evaluation.datasets._prompts import apps_prompt
+from crucible.evaluation.datasets._rows import Row, read_jsonl
+from crucible.evaluation.tasks import Split, Task
+from crucible.sandbox_service.models import StdioTest, TestCase
 
 log = logging.getLogger(__name__)
 

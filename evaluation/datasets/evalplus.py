@@ -17,9 +17,9 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from evaluation.datasets._rows import Row, read_jsonl
-from evaluation.tasks import Task
-from sandbox_service.models import AssertTest, TestCase
+from crucible.evaluation.datasets._rows import Row, read_jsonl
+from crucible.evaluation.tasks import Task
+from crucible.sandbox_service.models import AssertTest, TestCase
 
 
 def _top_level_functions(source: str) -> set[str]:

@@ -9,9 +9,9 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
-from evaluation.datasets._rows import DatasetFormatError, Row, read_jsonl
-from evaluation.tasks import Task
-from sandbox_service.models import AssertTest, TestCase
+from crucible.evaluation.datasets._rows import DatasetFormatError, Row, read_jsonl
+from crucible.evaluation.tasks import Task
+from crucible.sandbox_service.models import AssertTest, TestCase
 
 DATA_FILE = Path("data", "HumanEval.jsonl.gz")
 

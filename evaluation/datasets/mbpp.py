@@ -15,9 +15,9 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from evaluation.datasets._rows import Row, read_json_list, read_jsonl
-from evaluation.tasks import Split, Task
-from sandbox_service.models import AssertTest, TestCase
+from crucible.evaluation.datasets._rows import Row, read_json_list, read_jsonl
+from crucible.evaluation.tasks import Split, Task
+from crucible.sandbox_service.models import AssertTest, TestCase
 
 _SPLIT_RANGES: tuple[tuple[int, int, Split], ...] = (
     (1, 10, "prompt"),

@@ -10,13 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from evaluation.datasets.apps import load_apps
-from evaluation.datasets.codecontests import load_codecontests
-from evaluation.datasets.crucible_basic import load_crucible_basic
-from evaluation.datasets.evalplus import load_evalplus
-from evaluation.datasets.humaneval import load_humaneval
-from evaluation.datasets.mbpp import load_mbpp, load_mbpp_sanitized
-from evaluation.tasks import SPLITS, Split, Task
+from crucible.evaluation.datasets.apps import load_apps
+from crucible.evaluation.datasets.codecontests import load_codecontests
+from crucible.evaluation.datasets.crucible_basic import load_crucible_basic
+from crucible.evaluation.datasets.evalplus import load_evalplus
+from crucible.evaluation.datasets.humaneval import load_humaneval
+from crucible.evaluation.datasets.mbpp import load_mbpp, load_mbpp_sanitized
+from crucible.evaluation.tasks import SPLITS, Split, Task
 
 BUILTIN: dict[str, Callable[[], list[Task]]] = {
     "humaneval": load_humaneval,

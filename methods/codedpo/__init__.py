@@ -1,5 +1,5 @@
 """CodeDPO: self-verified correctness and efficiency preference pairs, trained with DPO."""
 
-from methods.codedpo.plugin import CodeDPO
+from crucible.methods.codedpo.plugin import CodeDPO
 
 __all__ = ["CodeDPO"]

@@ -24,20 +24,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from kernel.config import SamplingConfig
-from kernel.plugin import Problem
-from kernel.run_config import RunConfig
-from kernel.sampler import Sampler, format_prompt
-from kernel.sandbox import SandboxHandle
-from methods.codedpo.config import CodeDPOConfig
-from methods.codedpo.pairs import PairType, PreferencePair, as_completion, as_prompt
-from methods.codedpo.verify import (
+from crucible.kernel.config import SamplingConfig
+from crucible.kernel.plugin import Problem
+from crucible.kernel.run_config import RunConfig
+from crucible.kernel.sampler import Sampler, format_prompt
+from crucible.kernel.sandbox import SandboxHandle
+from crucible.methods.codedpo.config import CodeDPOConfig
+from crucible.methods.codedpo.pairs import PairType, PreferencePair, as_completion, as_prompt
+from crucible.methods.codedpo.verify import (
     RankedCodes,
     efficiency_candidates,
     efficiency_pair,
     rank_codes,
 )
-from sandbox_service.models import (
+from crucible.sandbox_service.models import (
     AssertTest,
     ExecuteRequest,
     ExecuteResponse,

@@ -16,10 +16,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from cli.common import EXIT_CODES_HELP, ExitCode, fail
-from cli.compose import load_policy, load_tasks, open_sandbox, warm_start
-from methods.codedpo.config import CodeDPOConfig
-from methods.codedpo.pairs import write_pairs
+from crucible.cli.common import EXIT_CODES_HELP, ExitCode, fail
+from crucible.cli.compose import load_policy, load_tasks, open_sandbox, warm_start
+from crucible.methods.codedpo.config import CodeDPOConfig
+from crucible.methods.codedpo.pairs import write_pairs
 
 app = typer.Typer(
     name="codedpo",
@@ -45,10 +45,10 @@ def build_pairs_command(
     the prompt/chosen/rejected pairs with their provenance; the counts go beside them
     (OUTPUT with suffix .stats.json). Train on them with
     `crucible train --method codedpo --set method.pairs_file=OUTPUT`."""
-    from evaluation.problems import to_problems
-    from kernel.config import ConfigError
-    from kernel.run_config import load_run_config, method_settings
-    from methods.codedpo.build import pair_builder
+    from crucible.evaluation.problems import to_problems
+    from crucible.kernel.config import ConfigError
+    from crucible.kernel.run_config import load_run_config, method_settings
+    from crucible.methods.codedpo.build import pair_builder
 
     try:
         run = load_run_config(config, [*(overrides or []), "method.name=codedpo"])

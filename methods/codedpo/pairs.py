@@ -15,7 +15,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from methods.codedpo.config import Ranking
+from crucible.methods.codedpo.config import Ranking
 
 Message = dict[str, str]
 Text = str | list[Message]

@@ -12,9 +12,9 @@ from typing import ClassVar
 
 from rich.console import Console
 
-from kernel.plugin import MethodContext, OfflineMethod, OfflineRun
-from methods.codedpo.config import CodeDPOConfig
-from methods.codedpo.pairs import read_pairs, write_pairs
+from crucible.kernel.plugin import MethodContext, OfflineMethod, OfflineRun
+from crucible.methods.codedpo.config import CodeDPOConfig
+from crucible.methods.codedpo.pairs import read_pairs, write_pairs
 
 PAIRS_FILE = "pairs.jsonl"
 STATS_FILE = "pairs_stats.json"
@@ -36,8 +36,8 @@ class CodeDPO(OfflineMethod):
     def fit(self, run: OfflineRun) -> list[dict[str, float]]:
         """Build (or read) the pairs, write them to OUTPUT_DIR/pairs.jsonl with their counts in
         pairs_stats.json, and train; the first row also carries the counts as ``data/...``."""
-        from methods.codedpo.build import pair_builder
-        from methods.codedpo.train import train_dpo
+        from crucible.methods.codedpo.build import pair_builder
+        from crucible.methods.codedpo.train import train_dpo
 
         context, settings = self.context, self.settings
         console = Console(stderr=True)

@@ -30,10 +30,10 @@ from typing import Any
 
 import torch
 
-from kernel.sampler import format_prompt
-from kernel.sft import IGNORE_INDEX, encode_pair
-from methods.codedpo.config import CodeDPOConfig
-from methods.codedpo.pairs import PreferencePair
+from crucible.kernel.sampler import format_prompt
+from crucible.kernel.sft import IGNORE_INDEX, encode_pair
+from crucible.methods.codedpo.config import CodeDPOConfig
+from crucible.methods.codedpo.pairs import PreferencePair
 
 TRAINING_COLUMNS = ("prompt", "chosen", "rejected")
 

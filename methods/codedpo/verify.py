@@ -24,7 +24,7 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from methods.codedpo.config import Normalization, Ranking
+from crucible.methods.codedpo.config import Normalization, Ranking
 
 PassMatrix = Sequence[Sequence[bool]]
 

@@ -1,5 +1,5 @@
 """CYCLE: learning to self-refine code generation from execution feedback."""
 
-from methods.cycle.plugin import Cycle
+from crucible.methods.cycle.plugin import Cycle
 
 __all__ = ["Cycle"]

@@ -19,10 +19,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from evaluation.feedback import execution_feedback
-from evaluation.refine import BAD_SOLUTION, refine_prompt
-from evaluation.tasks import Task
-from sandbox_service.models import ExecuteResponse, Status
+from crucible.evaluation.feedback import execution_feedback
+from crucible.evaluation.refine import BAD_SOLUTION, refine_prompt
+from crucible.evaluation.tasks import Task
+from crucible.sandbox_service.models import ExecuteResponse, Status
 
 ExampleKind = Literal["refine", "passing", "phase1"]
 

@@ -20,10 +20,10 @@ from typing import ClassVar
 
 from rich.console import Console
 
-from evaluation.tasks import Task
-from kernel.plugin import MethodContext, OfflineMethod, OfflineRun, Problem
-from methods.cycle.config import CycleConfig
-from sandbox_service.models import ExecuteResponse, Status
+from crucible.evaluation.tasks import Task
+from crucible.kernel.plugin import MethodContext, OfflineMethod, OfflineRun, Problem
+from crucible.methods.cycle.config import CycleConfig
+from crucible.sandbox_service.models import ExecuteResponse, Status
 
 DATA_FILE = "cycle_data.jsonl"
 
@@ -55,8 +55,8 @@ class Cycle(OfflineMethod):
     def fit(self, run: OfflineRun) -> list[dict[str, float]]:
         """Phase I, Phase II data, Phase II; one row per epoch (``phase`` says which), the
         first Phase II row also carrying the data counts as ``data/...``."""
-        from kernel.sft import fine_tune
-        from methods.cycle.data import (
+        from crucible.kernel.sft import fine_tune
+        from crucible.methods.cycle.data import (
             Example,
             mix,
             past_generation_span,
@@ -149,7 +149,7 @@ class Cycle(OfflineMethod):
     ) -> list[list[tuple[str, ExecuteResponse]]]:
         """``samples_per_problem`` samples of the current model per task, each with its verdict
         on the task's tests (all tasks' programs submitted to the sandbox together)."""
-        from kernel.sampler import format_prompt
+        from crucible.kernel.sampler import format_prompt
 
         prompts = [
             format_prompt(self.context.tokenizer, t.prompt, run.config.data.chat) for t in tasks

@@ -1,5 +1,5 @@
 """GRPO baseline: group-relative policy optimisation with execution rewards."""
 
-from methods.grpo.plugin import GRPO
+from crucible.methods.grpo.plugin import GRPO
 
 __all__ = ["GRPO"]

@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import ClassVar
 
-from kernel.plugin import LossOutput, Method, Rollout, Score
-from kernel.policy import completion_logprobs
-from kernel.rewards import adaptive_reward, coarse_reward
-from methods.grpo.config import GRPOConfig
-from methods.grpo.loss import group_advantages, policy_loss
+from crucible.kernel.plugin import LossOutput, Method, Rollout, Score
+from crucible.kernel.policy import completion_logprobs
+from crucible.kernel.rewards import adaptive_reward, coarse_reward
+from crucible.methods.grpo.config import GRPOConfig
+from crucible.methods.grpo.loss import group_advantages, policy_loss
 
 
 class GRPO(Method):

@@ -1,5 +1,5 @@
 """REINFORCE with a baseline: the simplest execution-feedback method (Williams 1992)."""
 
-from methods.reinforce.plugin import Reinforce
+from crucible.methods.reinforce.plugin import Reinforce
 
 __all__ = ["Reinforce"]

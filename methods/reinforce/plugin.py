@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
-from kernel.plugin import LossOutput, Method, MethodContext, Rollout, Score
-from kernel.policy import completion_logprobs
-from kernel.rewards import adaptive_reward, coarse_reward
-from methods.reinforce.config import ReinforceConfig
-from methods.reinforce.loss import moving_average, prompt_mean_advantages, reinforce_loss
+from crucible.kernel.plugin import LossOutput, Method, MethodContext, Rollout, Score
+from crucible.kernel.policy import completion_logprobs
+from crucible.kernel.rewards import adaptive_reward, coarse_reward
+from crucible.methods.reinforce.config import ReinforceConfig
+from crucible.methods.reinforce.loss import moving_average, prompt_mean_advantages, reinforce_loss
 
 
 def prompt_key(rollout: Rollout) -> tuple[str, str, str]:

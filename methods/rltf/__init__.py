@@ -1,6 +1,6 @@
 """RLTF: online reinforcement learning from unit-test feedback with coarse, fine-grained and
 adaptive rewards, arXiv 2307.04349."""
 
-from methods.rltf.plugin import RLTF
+from crucible.methods.rltf.plugin import RLTF
 
 __all__ = ["RLTF"]

@@ -20,9 +20,9 @@ from typing import Any
 
 import torch
 
-from kernel.plugin import Problem, Query, Rollout, Score
-from kernel.sampler import Sample
-from sandbox_service.models import ExecuteResponse
+from crucible.kernel.plugin import Problem, Query, Rollout, Score
+from crucible.kernel.sampler import Sample
+from crucible.sandbox_service.models import ExecuteResponse
 
 Entry = tuple[int, Rollout, Score]
 

@@ -17,9 +17,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from kernel.alignment import token_mask
-from kernel.rewards import adaptive_reward, coarse_reward
-from sandbox_service.models import ExecuteResponse, Status, Subtype
+from crucible.kernel.alignment import token_mask
+from crucible.kernel.rewards import adaptive_reward, coarse_reward
+from crucible.sandbox_service.models import ExecuteResponse, Status, Subtype
 
 # Verdicts whose feedback is IGNORE whatever error they carry.
 _NO_SPAN = frozenset({Status.PASSED, Status.WRONG_ANSWER, Status.SANDBOX_ERROR})

@@ -23,13 +23,13 @@ from typing import Any, ClassVar
 
 import torch
 
-from kernel.plugin import LossOutput, Method, MethodContext, Rollout, Score
-from kernel.policy import completion_logprobs
-from kernel.sft import encode_pair, supervised_loss
-from methods.rltf.buffer import OnlineBuffer
-from methods.rltf.config import RLTFConfig
-from methods.rltf.feedback import penalty_span, program_reward, token_returns
-from methods.rltf.loss import token_weighted_loss
+from crucible.kernel.plugin import LossOutput, Method, MethodContext, Rollout, Score
+from crucible.kernel.policy import completion_logprobs
+from crucible.kernel.sft import encode_pair, supervised_loss
+from crucible.methods.rltf.buffer import OnlineBuffer
+from crucible.methods.rltf.config import RLTFConfig
+from crucible.methods.rltf.feedback import penalty_span, program_reward, token_returns
+from crucible.methods.rltf.loss import token_weighted_loss
 
 
 def prompt_key(rollout: Rollout) -> tuple[str, str, str]:

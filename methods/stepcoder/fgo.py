@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from typing import Literal
 
-from kernel.alignment import token_mask
+from crucible.kernel.alignment import token_mask
 
 EmptyMask = Literal["unmasked", "drop"]
 

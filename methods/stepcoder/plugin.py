@@ -23,21 +23,21 @@ from typing import Any, ClassVar
 
 import torch
 
-from kernel.plugin import LossOutput, Method, MethodContext, Problem, Query, Rollout, Score
-from kernel.policy import completion_logprobs
-from kernel.rewards import coarse_reward
-from methods.stepcoder.config import StepCoderConfig
-from methods.stepcoder.curriculum import StageState, curriculum, head, start_points
-from methods.stepcoder.fgo import executed_token_mask
-from methods.stepcoder.loss import (
+from crucible.kernel.plugin import LossOutput, Method, MethodContext, Problem, Query, Rollout, Score
+from crucible.kernel.policy import completion_logprobs
+from crucible.kernel.rewards import coarse_reward
+from crucible.methods.stepcoder.config import StepCoderConfig
+from crucible.methods.stepcoder.curriculum import StageState, curriculum, head, start_points
+from crucible.methods.stepcoder.fgo import executed_token_mask
+from crucible.methods.stepcoder.loss import (
     clipped_policy_loss,
     clipped_value_loss,
     gae,
     kl_penalised_rewards,
     whiten,
 )
-from methods.stepcoder.value_head import ValueHead
-from sandbox_service.models import Status
+from crucible.methods.stepcoder.value_head import ValueHead
+from crucible.sandbox_service.models import Status
 
 
 class StepCoder(Method):

@@ -12,7 +12,7 @@ import json
 import math
 from typing import Any
 
-from sandbox_service.models import CheckerKind, OutputChecker
+from crucible.sandbox_service.models import CheckerKind, OutputChecker
 
 
 def _normalise_lines(text: str) -> list[str]:

@@ -20,13 +20,13 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from sandbox_service.engine import python_runner as py
-from sandbox_service.engine.harness_process import (
+from crucible.sandbox_service.engine import python_runner as py
+from crucible.sandbox_service.engine.harness_process import (
     HarnessCrashed,
     HarnessProcess,
     remove_stale_cgroups,
 )
-from sandbox_service.engine.jail import (
+from crucible.sandbox_service.engine.jail import (
     CGROUP_PARENT,
     HARNESS_MEMORY_BYTES,
     JailSpec,
@@ -35,10 +35,10 @@ from sandbox_service.engine.jail import (
     nsjail_argv,
     nsjail_binary,
 )
-from sandbox_service.engine.languages import NativeRunner, UnsupportedTest
-from sandbox_service.engine.pool import RESTART_REASONS, RestartReason, WorkerPool
-from sandbox_service.engine.verdict import build_response, uniform_results
-from sandbox_service.models import (
+from crucible.sandbox_service.engine.languages import NativeRunner, UnsupportedTest
+from crucible.sandbox_service.engine.pool import RESTART_REASONS, RestartReason, WorkerPool
+from crucible.sandbox_service.engine.verdict import build_response, uniform_results
+from crucible.sandbox_service.models import (
     ErrorInfo,
     ExecuteRequest,
     ExecuteResponse,

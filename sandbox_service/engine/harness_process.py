@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from sandbox_service.engine.jail import CGROUP_PARENT, cgroup_parent_dirs
+from crucible.sandbox_service.engine.jail import CGROUP_PARENT, cgroup_parent_dirs
 
 # A record is at most the output limit plus the JSON around it; keep the reader's buffer above.
 STREAM_LIMIT = 1 << 30

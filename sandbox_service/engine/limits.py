@@ -11,7 +11,7 @@ from __future__ import annotations
 import signal
 from typing import Any
 
-from sandbox_service.models import ErrorInfo, ResolvedLimits, Status, Subtype
+from crucible.sandbox_service.models import ErrorInfo, ResolvedLimits, Status, Subtype
 
 # A test killed by SIGKILL that we did not send, with at least this share of its memory limit
 # resident, was killed by the cgroup's OOM killer.

@@ -22,8 +22,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
-from sandbox_service.engine.harness_process import HarnessCrashed, HarnessProcess
-from sandbox_service.engine.jail import jail_cgroup_dirs, memory_limit_file
+from crucible.sandbox_service.engine.harness_process import HarnessCrashed, HarnessProcess
+from crucible.sandbox_service.engine.jail import jail_cgroup_dirs, memory_limit_file
 
 RECYCLE_AFTER = 2000
 # Seconds between tries to start a replacement worker after a failed start.

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 
-from sandbox_service.models import Subtype
+from crucible.sandbox_service.models import Subtype
 
 # Compile errors that say nothing about a particular token (RLTF: IGNORE).
 _COMPILE_IGNORE = (

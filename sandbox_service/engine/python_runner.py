@@ -19,12 +19,15 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from sandbox_service.engine import checkers
-from sandbox_service.engine.jail import TMPFS_BYTES
-from sandbox_service.engine.limits import limit_exceeded
-from sandbox_service.engine.python_errors import compile_error_subtype, runtime_error_subtype
-from sandbox_service.engine.strict_tests import UnrewritableTest, strict_test_bytecode
-from sandbox_service.models import (
+from crucible.sandbox_service.engine import checkers
+from crucible.sandbox_service.engine.jail import TMPFS_BYTES
+from crucible.sandbox_service.engine.limits import limit_exceeded
+from crucible.sandbox_service.engine.python_errors import (
+    compile_error_subtype,
+    runtime_error_subtype,
+)
+from crucible.sandbox_service.engine.strict_tests import UnrewritableTest, strict_test_bytecode
+from crucible.sandbox_service.models import (
     CallTest,
     Capabilities,
     ErrorInfo,

@@ -7,7 +7,7 @@ over all tests, skipped ones counting as not passed.
 
 from __future__ import annotations
 
-from sandbox_service.models import (
+from crucible.sandbox_service.models import (
     ErrorInfo,
     ExecuteResponse,
     IsolationMode,

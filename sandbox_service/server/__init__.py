@@ -1,7 +1,7 @@
 """The gRPC face of the sandbox: a thin servicer over the engine, and a bounded server."""
 
-from sandbox_service.server.app import RunningServer, ServerOptions, serve, start_server
-from sandbox_service.server.servicer import SandboxServicer
+from crucible.sandbox_service.server.app import RunningServer, ServerOptions, serve, start_server
+from crucible.sandbox_service.server.servicer import SandboxServicer
 
 __all__ = [
     "RunningServer",

@@ -17,21 +17,21 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 import grpc
-from crucible.sandbox.v1 import sandbox_pb2_grpc as pb_grpc
 from grpc_health.v1 import health as grpc_health
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from sandbox_service.engine import Engine, EngineConfig
-from sandbox_service.server.metrics import (
+from crucible.sandbox.v1 import sandbox_pb2_grpc as pb_grpc
+from crucible.sandbox_service.engine import Engine, EngineConfig
+from crucible.sandbox_service.server.metrics import (
     MetricsEndpoint,
     ServerMetrics,
     split_host_port,
     start_metrics_endpoint,
 )
-from sandbox_service.server.servicer import SandboxServicer
-from sandbox_service.wire import SERVICE_NAME
+from crucible.sandbox_service.server.servicer import SandboxServicer
+from crucible.sandbox_service.wire import SERVICE_NAME
 
 logger = logging.getLogger("crucible.sandbox.server")
 

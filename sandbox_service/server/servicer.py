@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from typing import Any, NoReturn
 
 import grpc
+
 from crucible.sandbox.v1 import sandbox_pb2 as pb
 from crucible.sandbox.v1 import sandbox_pb2_grpc as pb_grpc
-
-from sandbox_service import wire
-from sandbox_service.engine import Engine, EngineBusy, RequestRejected
-from sandbox_service.server.metrics import ServerMetrics
+from crucible.sandbox_service import wire
+from crucible.sandbox_service.engine import Engine, EngineBusy, RequestRejected
+from crucible.sandbox_service.server.metrics import ServerMetrics
 
 logger = logging.getLogger("crucible.sandbox.server")
 

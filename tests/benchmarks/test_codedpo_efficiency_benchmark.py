@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from benchmarks.codedpo_efficiency import (
+from crucible.benchmarks.codedpo_efficiency import (
     CONSTANTS,
     FAMILIES,
     HELD_OUT,
@@ -22,11 +22,11 @@ from benchmarks.codedpo_efficiency import (
     summarise,
     verdict,
 )
-from cli.main import app
-from evaluation.problems import to_problem
-from kernel.sandbox import SandboxHandle
-from methods.codedpo.build import TimingJob, example_tests, time_jobs
-from sandbox_service.models import Limits
+from crucible.cli.main import app
+from crucible.evaluation.problems import to_problem
+from crucible.kernel.sandbox import SandboxHandle
+from crucible.methods.codedpo.build import TimingJob, example_tests, time_jobs
+from crucible.sandbox_service.models import Limits
 
 # Every slow run must take this much more CPU than every fast run: the variants' times do not
 # overlap even under load. (CodeDPO's own rule, gap > each program's max - min over its repeats,

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from benchmarks.learning import Plan, run_benchmark
-from cli.main import app
+from crucible.benchmarks.learning import Plan, run_benchmark
+from crucible.cli.main import app
 
 pytestmark = [pytest.mark.slow, pytest.mark.train]
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.sandbox_throughput import (
+from crucible.benchmarks.sandbox_throughput import (
     BARE,
     HE_COVERAGE,
     HE_CRUCIBLE,

@@ -12,12 +12,12 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-import cli.check
-from cli.main import app
-from cli.tests_file import InvalidTestsFile, load_tests
-from sandbox_service.client import SandboxError
-from sandbox_service.engine import EngineConfig, RequestRejected
-from sandbox_service.models import (
+from crucible.cli import check as cli_check
+from crucible.cli.main import app
+from crucible.cli.tests_file import InvalidTestsFile, load_tests
+from crucible.sandbox_service.client import SandboxError
+from crucible.sandbox_service.engine import EngineConfig, RequestRejected
+from crucible.sandbox_service.models import (
     AssertTest,
     CallTest,
     CheckerKind,
@@ -34,8 +34,8 @@ from sandbox_service.models import (
 )
 
 # Aliased so pytest does not try to collect the models as test classes.
-from sandbox_service.models import TestCase as Case
-from sandbox_service.models import TestResult as Result
+from crucible.sandbox_service.models import TestCase as Case
+from crucible.sandbox_service.models import TestResult as Result
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -113,7 +113,7 @@ def executed(monkeypatch: pytest.MonkeyPatch) -> Callable[[object], list[tuple[A
             assert isinstance(outcome, ExecuteResponse)
             return outcome
 
-        monkeypatch.setattr(cli.check, "run_request", fake)
+        monkeypatch.setattr(cli_check, "run_request", fake)
         return calls
 
     return install

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from cli.main import app
+from crucible.cli.main import app
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -22,7 +22,7 @@ def test_methods_lists_the_installed_plugins_as_json() -> None:
     result = run("methods", "--json")
     assert result.returncode == 0, result.stderr
     rows = {row["name"]: row for row in json.loads(result.stdout)}
-    assert rows["grpo"]["target"] == "methods.grpo:GRPO"
+    assert rows["grpo"]["target"] == "crucible.methods.grpo:GRPO"
     assert rows["grpo"]["status"] == "ok"
     assert "reward" in rows["grpo"]["settings"]
 

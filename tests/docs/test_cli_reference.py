@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cli.reference import reference
+from crucible.cli.reference import reference
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "cli.md"
 

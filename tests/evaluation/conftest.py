@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from evaluation.tasks import Task
-from sandbox_service.models import AssertTest, CallTest, TestCase
+from crucible.evaluation.tasks import Task
+from crucible.sandbox_service.models import AssertTest, CallTest, TestCase
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

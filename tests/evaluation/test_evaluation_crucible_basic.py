@@ -6,10 +6,10 @@ from collections import Counter, defaultdict
 
 import pytest
 
-from evaluation.data import build_crucible_basic
-from evaluation.datasets.crucible_basic import load_crucible_basic
-from evaluation.tasks import Task
-from sandbox_service.models import AssertTest
+from crucible.evaluation.data import build_crucible_basic
+from crucible.evaluation.datasets.crucible_basic import load_crucible_basic
+from crucible.evaluation.tasks import Task
+from crucible.sandbox_service.models import AssertTest
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +24,7 @@ def family(task: Task) -> str:
 def test_committed_file_is_what_the_generator_writes() -> None:
     committed = build_crucible_basic.OUTPUT.read_text(encoding="utf-8")
     assert committed == build_crucible_basic.render(), (
-        "run `python -m evaluation.data.build_crucible_basic` to regenerate"
+        "run `python -m crucible.evaluation.data.build_crucible_basic` to regenerate"
     )
 
 

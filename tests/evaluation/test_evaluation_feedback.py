@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from evaluation.feedback import comment_out, execution_feedback
-from evaluation.tasks import Example, Task
-from sandbox_service.models import (
+from crucible.evaluation.feedback import comment_out, execution_feedback
+from crucible.evaluation.tasks import Example, Task
+from crucible.sandbox_service.models import (
     AssertTest,
     CallTest,
     ErrorInfo,
@@ -20,8 +20,8 @@ from sandbox_service.models import (
     Subtype,
     TestBody,
 )
-from sandbox_service.models import TestCase as Case
-from sandbox_service.models import TestResult as Result
+from crucible.sandbox_service.models import TestCase as Case
+from crucible.sandbox_service.models import TestResult as Result
 
 LIMITS = ResolvedLimits(
     cpu_time_limit_ms=4000,

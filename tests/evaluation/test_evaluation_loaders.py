@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from evaluation.datasets import DatasetFormatError
-from evaluation.datasets.apps import load_apps
-from evaluation.datasets.codecontests import load_codecontests
-from evaluation.datasets.evalplus import load_evalplus
-from evaluation.datasets.humaneval import load_humaneval
-from evaluation.datasets.mbpp import load_mbpp, load_mbpp_sanitized
-from evaluation.tasks import Task
-from sandbox_service.models import AssertTest, CallTest, CheckerKind, StdioTest
+from crucible.evaluation.datasets import DatasetFormatError
+from crucible.evaluation.datasets.apps import load_apps
+from crucible.evaluation.datasets.codecontests import load_codecontests
+from crucible.evaluation.datasets.evalplus import load_evalplus
+from crucible.evaluation.datasets.humaneval import load_humaneval
+from crucible.evaluation.datasets.mbpp import load_mbpp, load_mbpp_sanitized
+from crucible.evaluation.tasks import Task
+from crucible.sandbox_service.models import AssertTest, CallTest, CheckerKind, StdioTest
 
 Runner = Callable[[Task, str], list[bool]]
 

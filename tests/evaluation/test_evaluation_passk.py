@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from evaluation.passk import estimate_pass_at_k, pass_at_k
+from crucible.evaluation.passk import estimate_pass_at_k, pass_at_k
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from evaluation.datasets import dataset_names, load_dataset
+from crucible.evaluation.datasets import dataset_names, load_dataset
 
 
 def test_builtin_names() -> None:

@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from evaluation.tasks import Example, Task
-from sandbox_service.models import AssertTest, Limits
-from sandbox_service.models import TestCase as Case
+from crucible.evaluation.tasks import Example, Task
+from crucible.sandbox_service.models import AssertTest, Limits
+from crucible.sandbox_service.models import TestCase as Case
 
 PROMPT = 'def add(a, b):\n    """Return a + b."""\n'
 TESTS = [Case(name="t0", body=AssertTest(code="assert add(1, 2) == 3\n"))]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from evaluation.datasets import load_dataset
-from evaluation.harness_agreement import VARIANTS, compare, programs
-from kernel.sandbox import SandboxHandle
+from crucible.evaluation.datasets import load_dataset
+from crucible.evaluation.harness_agreement import VARIANTS, compare, programs
+from crucible.kernel.sandbox import SandboxHandle
 
 
 def test_variants_differ_from_the_canonical_body() -> None:

@@ -22,10 +22,10 @@ from pathlib import Path
 
 import psutil
 
-from cli.tests_file import parse_line
-from sandbox_service.engine.jail import JAIL_UID
-from sandbox_service.engine.python_runner import HARNESS_DIR
-from sandbox_service.models import ExecuteRequest, Limits, Status, TestCase
+from crucible.cli.tests_file import parse_line
+from crucible.sandbox_service.engine.jail import JAIL_UID
+from crucible.sandbox_service.engine.python_runner import HARNESS_DIR
+from crucible.sandbox_service.models import ExecuteRequest, Limits, Status, TestCase
 
 PROGRAMS = Path(__file__).with_name("programs")
 REPO = Path(__file__).resolve().parents[2]

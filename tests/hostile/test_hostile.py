@@ -26,10 +26,16 @@ from hostile_corpus import (
     tree_digest,
 )
 
-from sandbox_service.engine import Engine, EngineConfig
-from sandbox_service.engine.jail import cgroup_parent_dirs
-from sandbox_service.engine.python_runner import HARNESS_DIR, python_runtime
-from sandbox_service.models import AssertTest, ExecuteRequest, ExecuteResponse, Status, TestCase
+from crucible.sandbox_service.engine import Engine, EngineConfig
+from crucible.sandbox_service.engine.jail import cgroup_parent_dirs
+from crucible.sandbox_service.engine.python_runner import HARNESS_DIR, python_runtime
+from crucible.sandbox_service.models import (
+    AssertTest,
+    ExecuteRequest,
+    ExecuteResponse,
+    Status,
+    TestCase,
+)
 
 pytestmark = pytest.mark.timeout(900)
 

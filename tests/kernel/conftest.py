@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from kernel.config import ModelConfig
-from kernel.models import load_model
+from crucible.kernel.config import ModelConfig
+from crucible.kernel.models import load_model
 
 
 @pytest.fixture(scope="session")

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from kernel.checkpoint import latest_checkpoint
-from kernel.distributed import Processes, mean_metrics
+from crucible.kernel.checkpoint import latest_checkpoint
+from crucible.kernel.distributed import Processes, mean_metrics
 
 SCRIPT = Path(__file__).parent / "scripts" / "distributed_step.py"
 ROOT = Path(__file__).resolve().parents[2]
@@ -58,7 +58,7 @@ def test_shard_refuses_fewer_items_than_processes() -> None:
 @pytest.mark.slow
 @pytest.mark.train
 def test_two_processes_share_the_queries_and_stay_identical(tmp_path: Path) -> None:
-    env = {**os.environ, "PYTHONPATH": f"{ROOT}:{ROOT / 'proto'}", "OMP_NUM_THREADS": "1"}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]

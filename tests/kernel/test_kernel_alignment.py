@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from kernel.alignment import line_mask, token_line_spans, token_lines, token_mask
-from kernel.token_text import TokenBytes, decode_with_offsets
+from crucible.kernel.alignment import line_mask, token_line_spans, token_lines, token_mask
+from crucible.kernel.token_text import TokenBytes, decode_with_offsets
 
 MULTIBYTE = "x = 'é'\n# 中文注释\n\ns = \"🙂🚀\"\n    return s  # café\nlast"
 
@@ -145,7 +145,7 @@ def test_tiny_tokenizer_offsets_on_multibyte_text(tiny_tokenizer: Any) -> None:
 def test_smollm2_tokenizer_offsets_on_multibyte_text() -> None:
     from transformers import AutoTokenizer
 
-    from kernel.models import resolve_folder
+    from crucible.kernel.models import resolve_folder
 
     tokenizer = AutoTokenizer.from_pretrained(resolve_folder("smollm2-135m"))
     check_tokenizer_offsets(tokenizer, MULTIBYTE)

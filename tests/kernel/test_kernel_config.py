@@ -8,7 +8,7 @@ import pytest
 import yaml
 from pydantic import Field
 
-from kernel.config import (
+from crucible.kernel.config import (
     ConfigError,
     ConfigModel,
     LoraSettings,

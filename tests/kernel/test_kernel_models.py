@@ -10,8 +10,14 @@ import pytest
 import torch
 from transformers import LlamaForCausalLM
 
-from kernel.config import LoraSettings, ModelConfig
-from kernel.models import cache_root, load_model, resolve_device, resolve_dtype, resolve_folder
+from crucible.kernel.config import LoraSettings, ModelConfig
+from crucible.kernel.models import (
+    cache_root,
+    load_model,
+    resolve_device,
+    resolve_dtype,
+    resolve_folder,
+)
 
 
 def logits_of(model: Any, text_ids: list[int]) -> torch.Tensor:

@@ -7,10 +7,10 @@ from typing import Any
 import pytest
 import torch
 
-from kernel.config import ModelConfig, SamplingConfig
-from kernel.models import load_model
-from kernel.sampler import Sample, Sampler, format_prompt
-from kernel.token_text import TokenBytes, decode_with_offsets
+from crucible.kernel.config import ModelConfig, SamplingConfig
+from crucible.kernel.models import load_model
+from crucible.kernel.sampler import Sample, Sampler, format_prompt
+from crucible.kernel.token_text import TokenBytes, decode_with_offsets
 
 PROMPTS = [
     "<s>def add(a, b):\n",

@@ -9,7 +9,7 @@ import pytest
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers
 from transformers import PreTrainedTokenizerFast
 
-from kernel.token_text import TokenBytes, UnsupportedTokenizerError, decode_with_offsets
+from crucible.kernel.token_text import TokenBytes, UnsupportedTokenizerError, decode_with_offsets
 
 
 def wrap(tokenizer: Tokenizer) -> Any:

@@ -9,16 +9,16 @@ from pathlib import Path
 import pytest
 import torch
 
-from evaluation.datasets import load_dataset
-from evaluation.evaluate import EvalSettings, evaluate
-from evaluation.problems import to_problems
-from kernel.checkpoint import latest_checkpoint
-from kernel.loop import Trainer, make_scheduler, step_seed
-from kernel.models import load_model
-from kernel.registry import load_method
-from kernel.run_config import RunConfig, load_run_config, method_settings
-from kernel.sandbox import SandboxHandle
-from kernel.sft import fine_tune
+from crucible.evaluation.datasets import load_dataset
+from crucible.evaluation.evaluate import EvalSettings, evaluate
+from crucible.evaluation.problems import to_problems
+from crucible.kernel.checkpoint import latest_checkpoint
+from crucible.kernel.loop import Trainer, make_scheduler, step_seed
+from crucible.kernel.models import load_model
+from crucible.kernel.registry import load_method
+from crucible.kernel.run_config import RunConfig, load_run_config, method_settings
+from crucible.kernel.sandbox import SandboxHandle
+from crucible.kernel.sft import fine_tune
 
 pytestmark = [pytest.mark.train]
 

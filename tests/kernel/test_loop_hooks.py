@@ -15,14 +15,14 @@ import pytest
 import torch
 from pydantic import BaseModel, ConfigDict
 
-from evaluation.datasets import load_dataset
-from evaluation.problems import to_problems
-from kernel.loop import Trainer
-from kernel.models import load_model
-from kernel.plugin import LossOutput, Method, PluginError, Rollout, Score, validate_plugin
-from kernel.policy import completion_logprobs
-from kernel.run_config import load_run_config
-from kernel.sandbox import SandboxHandle
+from crucible.evaluation.datasets import load_dataset
+from crucible.evaluation.problems import to_problems
+from crucible.kernel.loop import Trainer
+from crucible.kernel.models import load_model
+from crucible.kernel.plugin import LossOutput, Method, PluginError, Rollout, Score, validate_plugin
+from crucible.kernel.policy import completion_logprobs
+from crucible.kernel.run_config import load_run_config
+from crucible.kernel.sandbox import SandboxHandle
 
 pytestmark = [pytest.mark.train]
 

@@ -13,10 +13,10 @@ from typing import Any, ClassVar
 import pytest
 from pydantic import BaseModel
 
-from evaluation.datasets import load_dataset
-from evaluation.problems import to_problems
-from kernel.loop import Trainer
-from kernel.plugin import (
+from crucible.evaluation.datasets import load_dataset
+from crucible.evaluation.problems import to_problems
+from crucible.kernel.loop import Trainer
+from crucible.kernel.plugin import (
     MethodContext,
     OfflineMethod,
     OfflineRun,
@@ -24,10 +24,10 @@ from kernel.plugin import (
     Rollout,
     validate_plugin,
 )
-from kernel.run_config import RunConfig, SandboxSettings, load_run_config
-from kernel.sampler import Sampler
-from kernel.sandbox import SandboxHandle
-from kernel.sft import encode_pair, fine_tune
+from crucible.kernel.run_config import RunConfig, SandboxSettings, load_run_config
+from crucible.kernel.sampler import Sampler
+from crucible.kernel.sandbox import SandboxHandle
+from crucible.kernel.sft import encode_pair, fine_tune
 
 
 class _Settings(BaseModel):

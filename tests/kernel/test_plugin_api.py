@@ -19,11 +19,11 @@ import pytest
 from pydantic import BaseModel
 from typer.testing import CliRunner
 
-from cli.main import app
-from kernel.plugin import LossOutput, Method, PluginError, Rollout, Score, validate_plugin
-from kernel.registry import GROUP, installed_methods, load_method
-from methods.grpo import GRPO
-from methods.reinforce import Reinforce
+from crucible.cli.main import app
+from crucible.kernel.plugin import LossOutput, Method, PluginError, Rollout, Score, validate_plugin
+from crucible.kernel.registry import GROUP, installed_methods, load_method
+from crucible.methods.grpo import GRPO
+from crucible.methods.reinforce import Reinforce
 
 
 class _Settings(BaseModel):
@@ -47,8 +47,8 @@ class Good(Method):
 def test_installed_methods_lists_the_built_in_plugins_by_entry_point() -> None:
     found = {method.name: method for method in installed_methods()}
     assert {"grpo", "reinforce"} <= set(found)
-    assert found["grpo"].target == "methods.grpo:GRPO"
-    assert found["reinforce"].target == "methods.reinforce:Reinforce"
+    assert found["grpo"].target == "crucible.methods.grpo:GRPO"
+    assert found["reinforce"].target == "crucible.methods.reinforce:Reinforce"
     assert found["reinforce"].distribution == "crucible"
     names = [method.name for method in installed_methods()]
     assert names == sorted(names)
@@ -86,7 +86,9 @@ class NotAMethod:
     config_class = _Settings
 
 
-@pytest.mark.parametrize("plugin", [NotAMethod, Good(_Settings(), None), "methods.grpo:GRPO"])  # type: ignore[arg-type]
+@pytest.mark.parametrize(
+    "plugin", [NotAMethod, Good(_Settings(), None), "crucible.methods.grpo:GRPO"]
+)  # type: ignore[arg-type]
 def test_a_non_method_is_rejected(plugin: object) -> None:
     with pytest.raises(PluginError) as caught:
         validate_plugin(plugin, "entry point x = pkg:thing")

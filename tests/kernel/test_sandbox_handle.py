@@ -10,10 +10,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from kernel.sandbox import SandboxHandle
-from sandbox_service.engine import Engine, EngineConfig
-from sandbox_service.models import AssertTest, ExecuteRequest, Status, TestCase
-from sandbox_service.server import RunningServer, start_server
+from crucible.kernel.sandbox import SandboxHandle
+from crucible.sandbox_service.engine import Engine, EngineConfig
+from crucible.sandbox_service.models import AssertTest, ExecuteRequest, Status, TestCase
+from crucible.sandbox_service.server import RunningServer, start_server
 
 
 @pytest.fixture(scope="module")

@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 import torch
 
-from kernel.config import ModelConfig, SamplingConfig
-from kernel.models import load_model
-from kernel.plugin import MethodContext, Problem, Query, Rollout
-from kernel.sampler import Sampler
-from sandbox_service.models import (
+from crucible.kernel.config import ModelConfig, SamplingConfig
+from crucible.kernel.models import load_model
+from crucible.kernel.plugin import MethodContext, Problem, Query, Rollout
+from crucible.kernel.sampler import Sampler
+from crucible.sandbox_service.models import (
     AssertTest,
     ExecuteResponse,
     IsolationMode,

@@ -20,22 +20,22 @@ import torch
 from datasets import Dataset
 from typer.testing import CliRunner
 
-import methods.codedpo.verify as verify_module
-from cli.main import app
-from evaluation.datasets import load_dataset
-from evaluation.problems import to_problems
-from kernel.config import ModelConfig, SamplingConfig
-from kernel.loop import Trainer
-from kernel.models import load_model
-from kernel.plugin import Problem, validate_plugin
-from kernel.policy import completion_logprobs
-from kernel.registry import load_method
-from kernel.run_config import load_run_config, method_settings
-from kernel.sampler import Sampler, format_prompt
-from kernel.sandbox import SandboxHandle
-from kernel.sft import fine_tune
-from methods.codedpo import CodeDPO
-from methods.codedpo.build import (
+import crucible.methods.codedpo.verify as verify_module
+from crucible.cli.main import app
+from crucible.evaluation.datasets import load_dataset
+from crucible.evaluation.problems import to_problems
+from crucible.kernel.config import ModelConfig, SamplingConfig
+from crucible.kernel.loop import Trainer
+from crucible.kernel.models import load_model
+from crucible.kernel.plugin import Problem, validate_plugin
+from crucible.kernel.policy import completion_logprobs
+from crucible.kernel.registry import load_method
+from crucible.kernel.run_config import load_run_config, method_settings
+from crucible.kernel.sampler import Sampler, format_prompt
+from crucible.kernel.sandbox import SandboxHandle
+from crucible.kernel.sft import fine_tune
+from crucible.methods.codedpo import CodeDPO
+from crucible.methods.codedpo.build import (
     TimingJob,
     example_tests,
     matrix_request,
@@ -44,16 +44,16 @@ from methods.codedpo.build import (
     time_jobs,
     usable_tests,
 )
-from methods.codedpo.config import CodeDPOConfig
-from methods.codedpo.pairs import (
+from crucible.methods.codedpo.config import CodeDPOConfig
+from crucible.methods.codedpo.pairs import (
     PreferencePair,
     as_completion,
     as_prompt,
     read_pairs,
     write_pairs,
 )
-from methods.codedpo.train import dpo_trainer, tokenize_pair
-from methods.codedpo.verify import (
+from crucible.methods.codedpo.train import dpo_trainer, tokenize_pair
+from crucible.methods.codedpo.verify import (
     all_tests_trusted_pair,
     correctness_pair,
     efficiency_candidates,
@@ -64,7 +64,7 @@ from methods.codedpo.verify import (
     rank_codes,
     self_verification_scores,
 )
-from sandbox_service.models import Limits, Status
+from crucible.sandbox_service.models import Limits, Status
 
 T, F = True, False
 

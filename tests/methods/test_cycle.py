@@ -15,22 +15,22 @@ from typing import Any
 import pydantic
 import pytest
 
-from evaluation.datasets import load_dataset
-from evaluation.evaluate import EvalSettings, evaluate
-from evaluation.problems import to_problems
-from evaluation.refine import BAD_SOLUTION
-from evaluation.tasks import Task
-from kernel.config import ModelConfig
-from kernel.loop import Trainer
-from kernel.models import load_model
-from kernel.plugin import Problem, validate_plugin
-from kernel.registry import load_method
-from kernel.run_config import load_run_config, method_settings
-from kernel.sandbox import SandboxHandle
-from kernel.sft import encode_pair
-from methods.cycle import Cycle
-from methods.cycle.config import CycleConfig
-from methods.cycle.data import (
+from crucible.evaluation.datasets import load_dataset
+from crucible.evaluation.evaluate import EvalSettings, evaluate
+from crucible.evaluation.problems import to_problems
+from crucible.evaluation.refine import BAD_SOLUTION
+from crucible.evaluation.tasks import Task
+from crucible.kernel.config import ModelConfig
+from crucible.kernel.loop import Trainer
+from crucible.kernel.models import load_model
+from crucible.kernel.plugin import Problem, validate_plugin
+from crucible.kernel.registry import load_method
+from crucible.kernel.run_config import load_run_config, method_settings
+from crucible.kernel.sandbox import SandboxHandle
+from crucible.kernel.sft import encode_pair
+from crucible.methods.cycle import Cycle
+from crucible.methods.cycle.config import CycleConfig
+from crucible.methods.cycle.data import (
     Example,
     mix,
     nearest_solution,
@@ -38,8 +38,8 @@ from methods.cycle.data import (
     pgm_mask,
     refinement_examples,
 )
-from methods.cycle.plugin import task_of
-from sandbox_service.models import ExecuteResponse, Limits, Status
+from crucible.methods.cycle.plugin import task_of
+from crucible.sandbox_service.models import ExecuteResponse, Limits, Status
 
 FIXTURES = Path(__file__).parent / "fixtures"
 LIMITS = Limits(cpu_time_limit_ms=2000, memory_limit_bytes=256 << 20)

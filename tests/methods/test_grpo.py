@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from kernel.plugin import MethodContext, Rollout
-from methods.grpo import GRPO
-from methods.grpo.config import GRPOConfig
-from methods.grpo.loss import group_advantages, policy_loss
-from sandbox_service.models import Status
+from crucible.kernel.plugin import MethodContext, Rollout
+from crucible.methods.grpo import GRPO
+from crucible.methods.grpo.config import GRPOConfig
+from crucible.methods.grpo.loss import group_advantages, policy_loss
+from crucible.sandbox_service.models import Status
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -145,7 +145,7 @@ def test_grpo_does_not_import_trl() -> None:
     assert {f.name for f in files} >= {"plugin.py", "loss.py", "config.py"}
     imported = set().union(*(_imported_modules(f) for f in files))
     assert not {name for name in imported if name.split(".")[0] == "trl"}
-    assert "kernel.policy" in imported
+    assert "crucible.kernel.policy" in imported
 
 
 @pytest.mark.slow  # a fresh interpreter imports torch and transformers (~6 s)

@@ -12,21 +12,21 @@ import pydantic
 import pytest
 import torch
 
-import methods.reinforce.loss as reinforce_loss_module
-from evaluation.datasets import load_dataset
-from evaluation.problems import to_problems
-from kernel.loop import Trainer
-from kernel.models import load_model
-from kernel.plugin import MethodContext, Query, Rollout, validate_plugin
-from kernel.registry import load_method
-from kernel.run_config import RunConfig, load_run_config, method_settings
-from kernel.sandbox import SandboxHandle
-from kernel.sft import fine_tune
-from methods.grpo.config import GRPOConfig
-from methods.reinforce import Reinforce
-from methods.reinforce.config import ReinforceConfig
-from methods.reinforce.loss import moving_average, prompt_mean_advantages, reinforce_loss
-from sandbox_service.models import Status
+import crucible.methods.reinforce.loss as reinforce_loss_module
+from crucible.evaluation.datasets import load_dataset
+from crucible.evaluation.problems import to_problems
+from crucible.kernel.loop import Trainer
+from crucible.kernel.models import load_model
+from crucible.kernel.plugin import MethodContext, Query, Rollout, validate_plugin
+from crucible.kernel.registry import load_method
+from crucible.kernel.run_config import RunConfig, load_run_config, method_settings
+from crucible.kernel.sandbox import SandboxHandle
+from crucible.kernel.sft import fine_tune
+from crucible.methods.grpo.config import GRPOConfig
+from crucible.methods.reinforce import Reinforce
+from crucible.methods.reinforce.config import ReinforceConfig
+from crucible.methods.reinforce.loss import moving_average, prompt_mean_advantages, reinforce_loss
+from crucible.sandbox_service.models import Status
 
 # ------------------------------------------------------------------------------- pure functions
 

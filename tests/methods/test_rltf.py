@@ -15,25 +15,30 @@ import pydantic
 import pytest
 import torch
 
-import methods.rltf.feedback as feedback_module
-import methods.rltf.loss as loss_module
-from evaluation.datasets import load_dataset
-from evaluation.problems import to_problems
-from kernel.loop import Trainer
-from kernel.models import load_model
-from kernel.plugin import MethodContext, Rollout, Score, validate_plugin
-from kernel.registry import load_method
-from kernel.run_config import RunConfig, load_run_config, method_settings
-from kernel.sandbox import SandboxHandle
-from kernel.sft import encode_pair, fine_tune, supervised_loss
-from kernel.token_text import TokenBytes, decode_with_offsets
-from methods.grpo.config import GRPOConfig
-from methods.rltf import RLTF
-from methods.rltf.buffer import OnlineBuffer
-from methods.rltf.config import RLTFConfig
-from methods.rltf.feedback import feedback_class, penalty_span, program_reward, token_returns
-from methods.rltf.loss import token_weighted_loss
-from sandbox_service.models import (
+import crucible.methods.rltf.feedback as feedback_module
+import crucible.methods.rltf.loss as loss_module
+from crucible.evaluation.datasets import load_dataset
+from crucible.evaluation.problems import to_problems
+from crucible.kernel.loop import Trainer
+from crucible.kernel.models import load_model
+from crucible.kernel.plugin import MethodContext, Rollout, Score, validate_plugin
+from crucible.kernel.registry import load_method
+from crucible.kernel.run_config import RunConfig, load_run_config, method_settings
+from crucible.kernel.sandbox import SandboxHandle
+from crucible.kernel.sft import encode_pair, fine_tune, supervised_loss
+from crucible.kernel.token_text import TokenBytes, decode_with_offsets
+from crucible.methods.grpo.config import GRPOConfig
+from crucible.methods.rltf import RLTF
+from crucible.methods.rltf.buffer import OnlineBuffer
+from crucible.methods.rltf.config import RLTFConfig
+from crucible.methods.rltf.feedback import (
+    feedback_class,
+    penalty_span,
+    program_reward,
+    token_returns,
+)
+from crucible.methods.rltf.loss import token_weighted_loss
+from crucible.sandbox_service.models import (
     AssertTest,
     ExecuteRequest,
     ExecuteResponse,

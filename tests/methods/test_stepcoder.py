@@ -14,25 +14,25 @@ import pydantic
 import pytest
 import torch
 
-import methods.stepcoder.curriculum as curriculum_module
-import methods.stepcoder.fgo as fgo_module
-import methods.stepcoder.loss as loss_module
-from evaluation.datasets import load_dataset
-from evaluation.problems import to_problems
-from kernel.config import SamplingConfig
-from kernel.loop import Trainer
-from kernel.models import load_model
-from kernel.plugin import MethodContext, Problem, Rollout, validate_plugin
-from kernel.registry import load_method
-from kernel.run_config import RunConfig, load_run_config, method_settings
-from kernel.sampler import Sampler
-from kernel.sandbox import SandboxHandle
-from kernel.sft import fine_tune
-from kernel.token_text import TokenBytes, decode_with_offsets
-from methods.grpo.config import GRPOConfig
-from methods.stepcoder import StepCoder
-from methods.stepcoder.config import StepCoderConfig
-from methods.stepcoder.curriculum import (
+import crucible.methods.stepcoder.curriculum as curriculum_module
+import crucible.methods.stepcoder.fgo as fgo_module
+import crucible.methods.stepcoder.loss as loss_module
+from crucible.evaluation.datasets import load_dataset
+from crucible.evaluation.problems import to_problems
+from crucible.kernel.config import SamplingConfig
+from crucible.kernel.loop import Trainer
+from crucible.kernel.models import load_model
+from crucible.kernel.plugin import MethodContext, Problem, Rollout, validate_plugin
+from crucible.kernel.registry import load_method
+from crucible.kernel.run_config import RunConfig, load_run_config, method_settings
+from crucible.kernel.sampler import Sampler
+from crucible.kernel.sandbox import SandboxHandle
+from crucible.kernel.sft import fine_tune
+from crucible.kernel.token_text import TokenBytes, decode_with_offsets
+from crucible.methods.grpo.config import GRPOConfig
+from crucible.methods.stepcoder import StepCoder
+from crucible.methods.stepcoder.config import StepCoderConfig
+from crucible.methods.stepcoder.curriculum import (
     StageState,
     conditional_start_lines,
     curriculum,
@@ -40,15 +40,15 @@ from methods.stepcoder.curriculum import (
     source_lines,
     start_points,
 )
-from methods.stepcoder.fgo import executed_token_mask
-from methods.stepcoder.loss import (
+from crucible.methods.stepcoder.fgo import executed_token_mask
+from crucible.methods.stepcoder.loss import (
     clipped_policy_loss,
     clipped_value_loss,
     gae,
     kl_penalised_rewards,
     whiten,
 )
-from sandbox_service.models import AssertTest, ExecuteRequest, Status, TestCase
+from crucible.sandbox_service.models import AssertTest, ExecuteRequest, Status, TestCase
 
 MakeRollouts = Callable[..., list[Rollout]]
 

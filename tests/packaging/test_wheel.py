@@ -25,11 +25,11 @@ def test_the_wheel_ships_every_runtime_file_and_no_results(tmp_path: Path) -> No
     (wheel,) = tmp_path.glob("*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     runtime_files = {
-        path.relative_to(REPO).as_posix()
+        "crucible/" + path.relative_to(REPO).as_posix()
         for directory in RUNTIME_DIRS
         for path in (REPO / directory).iterdir()
         if path.is_file()
     }
     assert runtime_files, "no runtime files found in the checkout"
     assert runtime_files - names == set()
-    assert not [name for name in names if name.startswith("benchmarks/results/")]
+    assert not [name for name in names if name.startswith("crucible/benchmarks/results/")]

@@ -9,11 +9,11 @@ from typing import Any
 
 import grpc
 import pytest
-from crucible.sandbox.v1 import sandbox_pb2_grpc as pb_grpc
 from sandbox_harness import LoopThread
 
-from sandbox_service.engine import Engine
-from sandbox_service.server import RunningServer, ServerOptions, start_server
+from crucible.sandbox.v1 import sandbox_pb2_grpc as pb_grpc
+from crucible.sandbox_service.engine import Engine
+from crucible.sandbox_service.server import RunningServer, ServerOptions, start_server
 
 
 @pytest.fixture

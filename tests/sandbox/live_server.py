@@ -29,7 +29,7 @@ from typing import Any
 import psutil
 from prometheus_client.parser import text_string_to_metric_families
 
-from sandbox_service.engine.jail import cgroup_parent_dirs
+from crucible.sandbox_service.engine.jail import cgroup_parent_dirs
 
 CRUCIBLE = [sys.executable, "-c", "from cli.main import main; main()"]
 MARKER = "CRUCIBLE_TEST_SERVER"

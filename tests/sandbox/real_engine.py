@@ -15,9 +15,9 @@ from typing import Any
 
 from sandbox_harness import LoopThread
 
-from sandbox_service.client import SandboxClient
-from sandbox_service.engine import Engine, EngineConfig
-from sandbox_service.models import (
+from crucible.sandbox_service.client import SandboxClient
+from crucible.sandbox_service.engine import Engine, EngineConfig
+from crucible.sandbox_service.models import (
     AssertTest,
     CallTest,
     CheckerKind,
@@ -28,7 +28,7 @@ from sandbox_service.models import (
     StdioTest,
     TestCase,
 )
-from sandbox_service.server import RunningServer, ServerOptions, start_server
+from crucible.sandbox_service.server import RunningServer, ServerOptions, start_server
 
 # Short limits: every test program either finishes at once or is meant to hit them.
 LIMITS = Limits(

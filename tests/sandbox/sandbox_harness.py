@@ -14,8 +14,8 @@ import time
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
-from sandbox_service.engine import Engine, EngineBusy, EngineConfig, RequestRejected
-from sandbox_service.models import (
+from crucible.sandbox_service.engine import Engine, EngineBusy, EngineConfig, RequestRejected
+from crucible.sandbox_service.models import (
     AssertTest,
     Capabilities,
     ExecuteRequest,
@@ -27,8 +27,8 @@ from sandbox_service.models import (
 )
 
 # Aliased so pytest does not try to collect the models as test classes.
-from sandbox_service.models import TestCase as Case
-from sandbox_service.models import TestResult as Result
+from crucible.sandbox_service.models import TestCase as Case
+from crucible.sandbox_service.models import TestResult as Result
 
 T = TypeVar("T")
 

@@ -15,16 +15,16 @@ from typing import Any
 import pytest
 from sandbox_harness import PYTHON, ControlledEngine, LoopThread, request, verdict, wait_until
 
-from sandbox_service.client import (
+from crucible.sandbox_service.client import (
     AsyncSandboxClient,
     RetryPolicy,
     SandboxClient,
     SandboxError,
     channel_target,
 )
-from sandbox_service.engine import EngineConfig
-from sandbox_service.models import ExecuteRequest, Language
-from sandbox_service.server import RunningServer, ServerOptions, start_server
+from crucible.sandbox_service.engine import EngineConfig
+from crucible.sandbox_service.models import ExecuteRequest, Language
+from crucible.sandbox_service.server import RunningServer, ServerOptions, start_server
 
 pytestmark = pytest.mark.timeout(30)
 

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from live_server import busy_core, live_server
 
-from sandbox_service.client import SandboxClient
-from sandbox_service.models import (
+from crucible.sandbox_service.client import SandboxClient
+from crucible.sandbox_service.models import (
     AssertTest,
     CallTest,
     ExecuteRequest,
@@ -26,7 +26,7 @@ from sandbox_service.models import (
     StdioTest,
     TestBody,
 )
-from sandbox_service.models import TestCase as Case
+from crucible.sandbox_service.models import TestCase as Case
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(400)]
 

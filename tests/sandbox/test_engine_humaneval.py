@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from real_engine import LocalEngine
 
-from evaluation.datasets import load_dataset
-from sandbox_service.models import Status
+from crucible.evaluation.datasets import load_dataset
+from crucible.sandbox_service.models import Status
 
 
 def test_every_canonical_solution_passes_and_every_bodiless_one_does_not() -> None:

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 from real_engine import LocalEngine, assert_test, call_test, request
 
-from sandbox_service.models import Status
+from crucible.sandbox_service.models import Status
 
 PRELUDE = "import json\n\n\ndef helper(x):\n    return json.loads(x)\n"  # five lines
 

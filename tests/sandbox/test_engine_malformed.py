@@ -11,11 +11,11 @@ import pytest
 from pydantic import ValidationError
 from real_engine import LocalEngine, ServedEngine, assert_test, call_test, request
 
-from sandbox_service.client import SandboxError
-from sandbox_service.engine import RequestRejected
-from sandbox_service.engine.python_runner import HARNESS_DIR
-from sandbox_service.engine.strict_tests import BINOP_NAME, CMP_NAME, TRUTH_NAME
-from sandbox_service.models import (
+from crucible.sandbox_service.client import SandboxError
+from crucible.sandbox_service.engine import RequestRejected
+from crucible.sandbox_service.engine.python_runner import HARNESS_DIR
+from crucible.sandbox_service.engine.strict_tests import BINOP_NAME, CMP_NAME, TRUTH_NAME
+from crucible.sandbox_service.models import (
     MAX_SOURCE_BYTES,
     AssertTest,
     CallTest,

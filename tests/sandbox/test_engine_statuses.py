@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 from real_engine import LIMITS, ServedEngine, assert_test, call_test, request, stdio_test
 
-from sandbox_service.models import IsolationMode, Limits, Status, Subtype
+from crucible.sandbox_service.models import IsolationMode, Limits, Status, Subtype
 
 ADD = "def add(a, b):\n    return a + b\n"
 

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import pytest
 from real_engine import LocalEngine, assert_test, request
 
-from sandbox_service.models import Status, Subtype
+from crucible.sandbox_service.models import Status, Subtype
 
 
 @pytest.fixture(scope="module")

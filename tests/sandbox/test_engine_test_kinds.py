@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 from real_engine import LocalEngine, assert_test, call_test, checker, request, stdio_test
 
-from sandbox_service.models import CheckerKind, Status
+from crucible.sandbox_service.models import CheckerKind, Status
 
 FUNCTIONS = (
     "def add(a, b):\n    return a + b\n"

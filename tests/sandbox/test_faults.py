@@ -20,13 +20,13 @@ from pathlib import Path
 import grpc
 import psutil
 import pytest
-from crucible.sandbox.v1 import sandbox_pb2 as pb
-from crucible.sandbox.v1 import sandbox_pb2_grpc as pb_grpc
 from live_server import LiveServer, live_server, wait_until
 
-from sandbox_service import wire
-from sandbox_service.models import AssertTest, ExecuteRequest, Limits
-from sandbox_service.models import TestCase as Case
+from crucible.sandbox.v1 import sandbox_pb2 as pb
+from crucible.sandbox.v1 import sandbox_pb2_grpc as pb_grpc
+from crucible.sandbox_service import wire
+from crucible.sandbox_service.models import AssertTest, ExecuteRequest, Limits
+from crucible.sandbox_service.models import TestCase as Case
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 

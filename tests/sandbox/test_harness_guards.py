@@ -10,8 +10,8 @@ from collections.abc import Iterator
 import pytest
 from real_engine import LocalEngine, assert_test, request
 
-from sandbox_service.engine.python_runner import HARNESS_DIR, python_runtime
-from sandbox_service.models import Status
+from crucible.sandbox_service.engine.python_runner import HARNESS_DIR, python_runtime
+from crucible.sandbox_service.models import Status
 
 
 @pytest.fixture(scope="module")

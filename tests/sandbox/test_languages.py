@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from sandbox_service.engine import Engine, EngineConfig, RequestRejected
-from sandbox_service.engine.languages.artifacts import default_root
-from sandbox_service.engine.languages.samples import ADD_PROGRAMS
-from sandbox_service.models import (
+from crucible.sandbox_service.engine import Engine, EngineConfig, RequestRejected
+from crucible.sandbox_service.engine.languages.artifacts import default_root
+from crucible.sandbox_service.engine.languages.samples import ADD_PROGRAMS
+from crucible.sandbox_service.models import (
     AssertTest,
     CallTest,
     ExecuteRequest,
@@ -27,7 +27,7 @@ from sandbox_service.models import (
     StdioTest,
     Subtype,
 )
-from sandbox_service.models import TestCase as Case
+from crucible.sandbox_service.models import TestCase as Case
 
 # Loops get a short CPU limit; a fork bomb shares the CPU among its processes, so the
 # wall-clock backstop ends it. The other hostile tests keep the default time limits, so that a

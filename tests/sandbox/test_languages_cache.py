@@ -10,18 +10,18 @@ import shutil
 import stat
 from pathlib import Path
 
-from sandbox_service.engine.languages import NativeRunner
-from sandbox_service.engine.languages.artifacts import ArtifactCache, seal
-from sandbox_service.engine.languages.base import RUNTIME_DIR, Paths
-from sandbox_service.engine.languages.c_family import C
-from sandbox_service.models import (
+from crucible.sandbox_service.engine.languages import NativeRunner
+from crucible.sandbox_service.engine.languages.artifacts import ArtifactCache, seal
+from crucible.sandbox_service.engine.languages.base import RUNTIME_DIR, Paths
+from crucible.sandbox_service.engine.languages.c_family import C
+from crucible.sandbox_service.models import (
     ExecuteRequest,
     ExecuteResponse,
     ResolvedLimits,
     Status,
     StdioTest,
 )
-from sandbox_service.models import TestCase as Case
+from crucible.sandbox_service.models import TestCase as Case
 
 LIMITS = ResolvedLimits(
     cpu_time_limit_ms=2000.0,

@@ -8,12 +8,12 @@ from dataclasses import dataclass
 
 import pytest
 
-from sandbox_service.engine import Engine, EngineConfig
-from sandbox_service.engine.languages.base import LanguageSpec, Paths
-from sandbox_service.engine.languages.go import GO
-from sandbox_service.engine.languages.java import JAVA
-from sandbox_service.engine.languages.rust import RUST
-from sandbox_service.models import (
+from crucible.sandbox_service.engine import Engine, EngineConfig
+from crucible.sandbox_service.engine.languages.base import LanguageSpec, Paths
+from crucible.sandbox_service.engine.languages.go import GO
+from crucible.sandbox_service.engine.languages.java import JAVA
+from crucible.sandbox_service.engine.languages.rust import RUST
+from crucible.sandbox_service.models import (
     AssertTest,
     CallTest,
     ExecuteRequest,
@@ -21,7 +21,7 @@ from sandbox_service.models import (
     Status,
     StdioTest,
 )
-from sandbox_service.models import TestCase as Case
+from crucible.sandbox_service.models import TestCase as Case
 
 C_SOURCE = """int sign(int x) {
     if (x > 0) {

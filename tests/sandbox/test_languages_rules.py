@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from sandbox_service.engine import Engine, EngineConfig
-from sandbox_service.engine.languages import rules
-from sandbox_service.models import (
+from crucible.sandbox_service.engine import Engine, EngineConfig
+from crucible.sandbox_service.engine.languages import rules
+from crucible.sandbox_service.models import (
     AssertTest,
     ExecuteRequest,
     ExecuteResponse,
@@ -23,7 +23,7 @@ from sandbox_service.models import (
     StdioTest,
     Subtype,
 )
-from sandbox_service.models import TestCase as Case
+from crucible.sandbox_service.models import TestCase as Case
 
 G, L, IG = Subtype.GLOBAL, Subtype.LINE, Subtype.IGNORE
 

@@ -8,11 +8,11 @@ from collections.abc import Callable
 import pytest
 from test_languages import PROGRAMS
 
-from sandbox_service.client import SandboxClient, SandboxError
-from sandbox_service.engine import Engine, EngineConfig
-from sandbox_service.models import CallTest, ExecuteRequest, Status, StdioTest
-from sandbox_service.models import TestCase as Case
-from sandbox_service.server import RunningServer
+from crucible.sandbox_service.client import SandboxClient, SandboxError
+from crucible.sandbox_service.engine import Engine, EngineConfig
+from crucible.sandbox_service.models import CallTest, ExecuteRequest, Status, StdioTest
+from crucible.sandbox_service.models import TestCase as Case
+from crucible.sandbox_service.server import RunningServer
 
 Start = Callable[..., RunningServer]
 

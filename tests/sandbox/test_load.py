@@ -18,9 +18,10 @@ from pathlib import Path
 
 import grpc
 import pytest
+from live_server import LiveServer, live_server
+
 from crucible.sandbox.v1 import sandbox_pb2 as pb
 from crucible.sandbox.v1 import sandbox_pb2_grpc as pb_grpc
-from live_server import LiveServer, live_server
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(400)]
 

@@ -13,8 +13,8 @@ import pytest
 from pydantic import ValidationError
 from real_engine import LocalEngine, assert_test, request
 
-from sandbox_service.engine import EngineConfig
-from sandbox_service.models import Status
+from crucible.sandbox_service.engine import EngineConfig
+from crucible.sandbox_service.models import Status
 
 USES_THE_PACKAGE = "from crucible_demo_pkg import triple\n\ndef f(x):\n    return triple(x)\n"
 

@@ -13,16 +13,16 @@ from typing import Any
 
 import grpc
 import pytest
-from crucible.sandbox.v1 import sandbox_pb2 as pb
-from crucible.sandbox.v1 import sandbox_pb2_grpc as pb_grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from sandbox_harness import PYTHON, ControlledEngine, LoopThread, request, verdict, wait_until
 
-from sandbox_service import wire
-from sandbox_service.engine import EngineConfig
-from sandbox_service.server import RunningServer
-from sandbox_service.server.logs import JsonFormatter
+from crucible.sandbox.v1 import sandbox_pb2 as pb
+from crucible.sandbox.v1 import sandbox_pb2_grpc as pb_grpc
+from crucible.sandbox_service import wire
+from crucible.sandbox_service.engine import EngineConfig
+from crucible.sandbox_service.server import RunningServer
+from crucible.sandbox_service.server.logs import JsonFormatter
 
 pytestmark = pytest.mark.timeout(30)
 

@@ -4,10 +4,10 @@ the offending field by its proto path."""
 from __future__ import annotations
 
 import pytest
-from crucible.sandbox.v1 import sandbox_pb2 as pb
 
-from sandbox_service import wire
-from sandbox_service.models import (
+from crucible.sandbox.v1 import sandbox_pb2 as pb
+from crucible.sandbox_service import wire
+from crucible.sandbox_service.models import (
     AssertTest,
     CallTest,
     Capabilities,
@@ -26,8 +26,8 @@ from sandbox_service.models import (
 )
 
 # Aliased so pytest does not try to collect the models as test classes.
-from sandbox_service.models import TestCase as Case
-from sandbox_service.models import TestResult as Result
+from crucible.sandbox_service.models import TestCase as Case
+from crucible.sandbox_service.models import TestResult as Result
 
 FULL_REQUEST = ExecuteRequest(
     request_id="r-1",

@@ -5,7 +5,7 @@ compiler's and runtime's reports; :mod:`runner` does the rest for all of them al
 jail, artifact cache, run jail, limits, verdicts). See ``docs/languages.md``.
 """
 
-from sandbox_service.engine.languages.base import UnsupportedTest
-from sandbox_service.engine.languages.runner import NativeRunner
+from crucible.sandbox_service.engine.languages.base import UnsupportedTest
+from crucible.sandbox_service.engine.languages.runner import NativeRunner
 
 __all__ = ["NativeRunner", "UnsupportedTest"]

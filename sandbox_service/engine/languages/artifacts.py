@@ -26,7 +26,7 @@ import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from sandbox_service.engine.jail import JAIL_UID
+from crucible.sandbox_service.engine.jail import JAIL_UID
 
 DEFAULT_MAX_ENTRIES = 512
 SCRATCH_PREFIX = "build-"

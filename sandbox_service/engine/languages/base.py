@@ -20,8 +20,8 @@ from functools import cache
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from sandbox_service.engine.languages import rules
-from sandbox_service.models import (
+from crucible.sandbox_service.engine.languages import rules
+from crucible.sandbox_service.models import (
     Capabilities,
     ErrorInfo,
     ExecuteRequest,

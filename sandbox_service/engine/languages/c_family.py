@@ -25,8 +25,8 @@ import re
 from pathlib import PurePosixPath
 from typing import Any
 
-from sandbox_service.engine.languages import base, faults
-from sandbox_service.engine.languages.base import (
+from crucible.sandbox_service.engine.languages import base, faults
+from crucible.sandbox_service.engine.languages.base import (
     OK_RECORD,
     BuildPlan,
     Command,
@@ -35,7 +35,7 @@ from sandbox_service.engine.languages.base import (
     Paths,
     SourceMap,
 )
-from sandbox_service.models import (
+from crucible.sandbox_service.models import (
     AssertTest,
     ErrorInfo,
     ExecuteRequest,

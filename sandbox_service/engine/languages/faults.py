@@ -12,9 +12,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sandbox_service.engine.languages import base
-from sandbox_service.engine.languages.base import Command, Failure, Paths, SourceMap
-from sandbox_service.models import Status
+from crucible.sandbox_service.engine.languages import base
+from crucible.sandbox_service.engine.languages.base import Command, Failure, Paths, SourceMap
+from crucible.sandbox_service.models import Status
 
 FAULT_MARKER = "@@crucible-fault"
 RUNTIME_SOURCE = "crucible_rt.c"

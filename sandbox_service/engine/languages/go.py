@@ -33,8 +33,8 @@ from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
-from sandbox_service.engine.languages import base
-from sandbox_service.engine.languages.base import (
+from crucible.sandbox_service.engine.languages import base
+from crucible.sandbox_service.engine.languages.base import (
     OK_RECORD,
     BuildPlan,
     Command,
@@ -43,7 +43,7 @@ from sandbox_service.engine.languages.base import (
     Paths,
     SourceMap,
 )
-from sandbox_service.models import (
+from crucible.sandbox_service.models import (
     AssertTest,
     ErrorInfo,
     ExecuteRequest,

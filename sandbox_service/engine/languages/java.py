@@ -32,8 +32,8 @@ from functools import cache
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from sandbox_service.engine.languages import base
-from sandbox_service.engine.languages.base import (
+from crucible.sandbox_service.engine.languages import base
+from crucible.sandbox_service.engine.languages.base import (
     BuildPlan,
     Command,
     Failure,
@@ -41,7 +41,7 @@ from sandbox_service.engine.languages.base import (
     Paths,
     SourceMap,
 )
-from sandbox_service.models import (
+from crucible.sandbox_service.models import (
     AssertTest,
     ErrorInfo,
     ExecuteRequest,

@@ -23,8 +23,8 @@ import re
 from pathlib import PurePosixPath
 from typing import Any
 
-from sandbox_service.engine.languages import base, v8_coverage
-from sandbox_service.engine.languages.base import (
+from crucible.sandbox_service.engine.languages import base, v8_coverage
+from crucible.sandbox_service.engine.languages.base import (
     BuildPlan,
     Command,
     Failure,
@@ -32,7 +32,7 @@ from sandbox_service.engine.languages.base import (
     Paths,
     SourceMap,
 )
-from sandbox_service.models import (
+from crucible.sandbox_service.models import (
     AssertTest,
     CallTest,
     ErrorInfo,

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path, PurePosixPath
 
-from sandbox_service.engine.languages import base
-from sandbox_service.engine.languages.base import SourceMap, holds_code
+from crucible.sandbox_service.engine.languages import base
+from crucible.sandbox_service.engine.languages.base import SourceMap, holds_code
 
 _RECORD = re.compile(r"^(?:SF:(?P<file>.*)|DA:(?P<line>\d+),(?P<count>\d+))$", re.M)
 

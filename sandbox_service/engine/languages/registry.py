@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from sandbox_service.engine.languages.base import LanguageSpec
-from sandbox_service.engine.languages.c_family import CPP, C
-from sandbox_service.engine.languages.go import GO
-from sandbox_service.engine.languages.java import JAVA
-from sandbox_service.engine.languages.javascript import JAVASCRIPT
-from sandbox_service.engine.languages.rust import RUST
+from crucible.sandbox_service.engine.languages.base import LanguageSpec
+from crucible.sandbox_service.engine.languages.c_family import CPP, C
+from crucible.sandbox_service.engine.languages.go import GO
+from crucible.sandbox_service.engine.languages.java import JAVA
+from crucible.sandbox_service.engine.languages.javascript import JAVASCRIPT
+from crucible.sandbox_service.engine.languages.rust import RUST
 
 
 def all_languages() -> list[LanguageSpec]:

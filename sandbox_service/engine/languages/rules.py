@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from sandbox_service.models import Subtype
+from crucible.sandbox_service.models import Subtype
 
 C_FAMILY = ("c", "cpp")
 ALL = ("c", "cpp", "java", "javascript", "rust", "go")

@@ -27,18 +27,18 @@ from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from sandbox_service.engine import checkers
-from sandbox_service.engine import python_runner as py
-from sandbox_service.engine.harness_process import HarnessCrashed, HarnessProcess
-from sandbox_service.engine.jail import (
+from crucible.sandbox_service.engine import checkers
+from crucible.sandbox_service.engine import python_runner as py
+from crucible.sandbox_service.engine.harness_process import HarnessCrashed, HarnessProcess
+from crucible.sandbox_service.engine.jail import (
     HARNESS_MEMORY_BYTES,
     PIDS_MAX,
     TMPFS_BYTES,
     JailSpec,
     nsjail_argv,
 )
-from sandbox_service.engine.languages.artifacts import ArtifactCache, discard
-from sandbox_service.engine.languages.base import (
+from crucible.sandbox_service.engine.languages.artifacts import ArtifactCache, discard
+from crucible.sandbox_service.engine.languages.base import (
     JAIL_BUILD,
     JAIL_RUNTIME,
     JAIL_WORK,
@@ -54,10 +54,10 @@ from sandbox_service.engine.languages.base import (
     source_map,
     stack_limit,
 )
-from sandbox_service.engine.languages.registry import all_languages
-from sandbox_service.engine.limits import OOM_SHARE, limit_exceeded
-from sandbox_service.engine.verdict import build_response, uniform_results
-from sandbox_service.models import (
+from crucible.sandbox_service.engine.languages.registry import all_languages
+from crucible.sandbox_service.engine.limits import OOM_SHARE, limit_exceeded
+from crucible.sandbox_service.engine.verdict import build_response, uniform_results
+from crucible.sandbox_service.models import (
     CallTest,
     ErrorInfo,
     ExecuteRequest,

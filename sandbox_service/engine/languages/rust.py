@@ -31,8 +31,8 @@ import re
 from functools import cache
 from typing import Any
 
-from sandbox_service.engine.languages import base, faults, llvm_coverage
-from sandbox_service.engine.languages.base import (
+from crucible.sandbox_service.engine.languages import base, faults, llvm_coverage
+from crucible.sandbox_service.engine.languages.base import (
     OK_RECORD,
     BuildPlan,
     Command,
@@ -41,7 +41,7 @@ from sandbox_service.engine.languages.base import (
     Paths,
     SourceMap,
 )
-from sandbox_service.models import (
+from crucible.sandbox_service.models import (
     AssertTest,
     ErrorInfo,
     ExecuteRequest,

@@ -13,7 +13,7 @@ import json
 from pathlib import PurePosixPath
 from typing import Any
 
-from sandbox_service.engine.languages.base import holds_code
+from crucible.sandbox_service.engine.languages.base import holds_code
 
 
 def script_functions(collected: dict[str, str], filename: str) -> list[dict[str, Any]]:

@@ -13,14 +13,14 @@ from pathlib import Path
 
 import torch
 
-from evaluation.datasets import load_dataset
-from evaluation.problems import to_problems
-from kernel.distributed import Processes
-from kernel.loop import Trainer
-from kernel.models import load_model
-from kernel.registry import load_method
-from kernel.run_config import load_run_config, method_settings
-from kernel.sandbox import SandboxHandle
+from crucible.evaluation.datasets import load_dataset
+from crucible.evaluation.problems import to_problems
+from crucible.kernel.distributed import Processes
+from crucible.kernel.loop import Trainer
+from crucible.kernel.models import load_model
+from crucible.kernel.registry import load_method
+from crucible.kernel.run_config import load_run_config, method_settings
+from crucible.kernel.sandbox import SandboxHandle
 
 
 def digest(model: torch.nn.Module) -> str:
