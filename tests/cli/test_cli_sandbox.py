@@ -21,7 +21,7 @@ from crucible.cli.main import app
 
 pytestmark = pytest.mark.timeout(60)
 
-CRUCIBLE = [sys.executable, "-c", "from cli.main import main; main()"]
+CRUCIBLE = [sys.executable, "-c", "from crucible.cli.main import main; main()"]
 
 
 def run(*args: str) -> Any:

@@ -31,7 +31,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from crucible.sandbox_service.engine.jail import cgroup_parent_dirs
 
-CRUCIBLE = [sys.executable, "-c", "from cli.main import main; main()"]
+CRUCIBLE = [sys.executable, "-c", "from crucible.cli.main import main; main()"]
 MARKER = "CRUCIBLE_TEST_SERVER"
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
