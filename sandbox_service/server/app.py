@@ -84,15 +84,18 @@ class RunningServer:
 
     server: Any  # grpc.aio.Server (grpc ships no type information)
     health: Any  # grpc_health.aio.HealthServicer
+    servicer: SandboxServicer
     address: str
     metrics: ServerMetrics
     metrics_endpoint: MetricsEndpoint | None = None
 
     async def stop(self, grace_period_s: float) -> None:
-        """Report NOT_SERVING (load balancers drain), refuse new RPCs, let in-flight ones finish
-        for ``grace_period_s``, then cancel the rest (which kills their programs). The metrics
-        endpoint stays up until then, so the drain can be watched."""
+        """Report NOT_SERVING (load balancers drain), end batch streams once their taken items
+        are answered, refuse new RPCs, let in-flight ones finish for ``grace_period_s``, then
+        cancel the rest (which kills their programs). The metrics endpoint stays up until
+        then, so the drain can be watched."""
         await self.health.enter_graceful_shutdown()
+        self.servicer.drain()
         await self.server.stop(grace_period_s)
         if self.metrics_endpoint is not None:
             await asyncio.to_thread(self.metrics_endpoint.stop)  # waits for its serving thread
@@ -142,7 +145,12 @@ async def start_server(
     if not address.startswith("unix"):  # a socket path has no port to fill in
         address = f"{address.rsplit(':', 1)[0]}:{port}"
     return RunningServer(
-        server=server, health=health, address=address, metrics=metrics, metrics_endpoint=endpoint
+        server=server,
+        health=health,
+        servicer=servicer,
+        address=address,
+        metrics=metrics,
+        metrics_endpoint=endpoint,
     )
 
 

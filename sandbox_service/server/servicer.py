@@ -44,6 +44,10 @@ class SandboxServicer(pb_grpc.SandboxServiceServicer):
     while they run, the servicer stops reading the stream, so HTTP/2 flow control pushes back on
     the client instead of the server buffering an unbounded batch. Every request (an Execute
     call or a batch item) ends in one log line and one count in ``metrics``.
+
+    :meth:`drain` (the server is shutting down) makes every batch stream stop reading items,
+    answer the ones it took, and end with UNAVAILABLE, so that its client sends the rest to
+    another server at once instead of after the grace period, and nothing it took is killed.
     """
 
     def __init__(
@@ -54,6 +58,12 @@ class SandboxServicer(pb_grpc.SandboxServiceServicer):
         self._engine = engine
         self._batch_concurrency = batch_concurrency
         self._metrics = metrics or ServerMetrics(engine)
+        self._draining = asyncio.Event()
+
+    def drain(self) -> None:
+        """Stop taking batch items (see the class docstring); Execute calls are the server's to
+        refuse."""
+        self._draining.set()
 
     async def Execute(  # noqa: N802 (the proto's rpc name)
         self, request: pb.ExecuteRequest, context: grpc.aio.ServicerContext
@@ -83,7 +93,8 @@ class SandboxServicer(pb_grpc.SandboxServiceServicer):
 
         async def feed() -> None:
             try:
-                async for item in request_iterator:
+                items = aiter(request_iterator)
+                while (item := await self._next_item(items)) is not None:
                     await slots.acquire()
                     task = asyncio.create_task(answer(item))
                     running.add(task)
@@ -102,6 +113,24 @@ class SandboxServicer(pb_grpc.SandboxServiceServicer):
             for task in (feeder, *running):
                 task.cancel()
             await asyncio.gather(feeder, *running, return_exceptions=True)
+        if self._draining.is_set():
+            message = "the server is shutting down; send the unanswered items to another server"
+            await _abort(context, _Failure(grpc.StatusCode.UNAVAILABLE, message))
+
+    async def _next_item(
+        self, items: AsyncIterator[pb.ExecuteBatchRequest]
+    ) -> pb.ExecuteBatchRequest | None:
+        """The stream's next item; None at its end or once the server drains."""
+        if self._draining.is_set():
+            return None
+        reading = asyncio.ensure_future(anext(items, None))
+        draining = asyncio.ensure_future(self._draining.wait())
+        await asyncio.wait((reading, draining), return_when=asyncio.FIRST_COMPLETED)
+        draining.cancel()
+        if reading.done():
+            return reading.result()
+        reading.cancel()
+        return None
 
     async def ListLanguages(  # noqa: N802
         self, request: pb.ListLanguagesRequest, context: grpc.aio.ServicerContext
