@@ -256,13 +256,13 @@ class Engine:
             argv = self._runtime.command(
                 jailed=False, serve=False, packages=self.config.python_packages
             )
-            return await HarnessProcess.start(argv, cwd=job["workdir"])
+            return await HarnessProcess.start(argv, cwd=job["workdir"], require_guard=True)
         argv = self._jailed_harness_argv(
             serve=False,
             program_bytes=limits.memory_limit_bytes,
             wall_time_s=py.jail_wall_seconds(request, limits),
         )
-        return await HarnessProcess.start(argv)
+        return await HarnessProcess.start(argv, require_guard=True)
 
     async def _attempt(
         self,

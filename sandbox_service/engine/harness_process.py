@@ -26,6 +26,11 @@ class HarnessCrashed(RuntimeError):
     """The harness parent died or spoke nonsense: the sandbox failed, not the program."""
 
 
+class HarnessRefused(HarnessCrashed):
+    """The harness started without a defence it must have (the Python harness's seccomp guard,
+    runtime/seccomp_guard.py): it is killed and never given a job."""
+
+
 class HarnessProcess:
     """One harness process; not safe for concurrent jobs (one job at a time)."""
 
@@ -37,7 +42,11 @@ class HarnessProcess:
         self.retire_requested = False
 
     @classmethod
-    async def start(cls, argv: list[str], cwd: str | None = None) -> HarnessProcess:
+    async def start(
+        cls, argv: list[str], cwd: str | None = None, *, require_guard: bool = False
+    ) -> HarnessProcess:
+        """Start the harness and read its ``ready`` record. With ``require_guard`` the record
+        must say that its seccomp guard is in place, else HarnessRefused with its reason."""
         process = await asyncio.create_subprocess_exec(
             *argv,
             stdin=asyncio.subprocess.PIPE,
@@ -56,6 +65,10 @@ class HarnessProcess:
         if ready.get("event") != "ready":
             await harness.kill()
             raise HarnessCrashed(f"harness did not start: {ready}")
+        if require_guard and ready.get("guarded") is not True:
+            await harness.kill()
+            reason = ready.get("unguarded") or "the harness did not report it"
+            raise HarnessRefused(f"harness refused: its seccomp guard is not in place: {reason}")
         harness.runtime = f"CPython {ready.get('python', '?')}"
         return harness
 

@@ -131,7 +131,7 @@ def _compiled_harnesses() -> str:
     """The in-jail harnesses, sources and bytecode, in a private directory made once per process
     and removed at exit.
 
-    Why bytecode: a jail that runs ``python_harness.py`` first compiles its 1,100 lines (13 ms
+    Why bytecode: a jail that runs the harness from source first compiles its 1,100 lines (13 ms
     of every strict execution here), and the compiler's leftovers stay in the harness's heap:
     2.7 MB more anonymous memory, which every pooled fork copies and every test's exit frees.
     The sources sit beside the bytecode, so the jail shows the same files as before.

@@ -6,7 +6,7 @@ HumanEval test, and a trainer sends one prompt's tests with each of its samples.
 is remembered across requests in a process that is never forked per test, and the harness
 only unmarshals a code object (the jail's interpreter is this interpreter's base, so the
 bytecode matches). The helpers themselves, and what they refuse, live in the harness
-(``runtime/python_harness.py``, ``_strict_compare`` and friends).
+(``runtime/python_strict.py``, ``_strict_compare`` and friends).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from base64 import b64encode
 from functools import lru_cache
 from types import CodeType
 
-# The names the harness binds its helpers to in test globals (python_harness.py has the same).
+# The names the harness binds its helpers to in test globals (python_strict.py has the same).
 CMP_NAME = "__crucible_compare__"
 BINOP_NAME = "__crucible_binop__"
 TRUTH_NAME = "__crucible_truth__"

@@ -206,7 +206,7 @@ def test_chained_comparisons_where_assignment_expressions_are_refused(
 
 
 def test_the_harness_binds_the_helpers_under_the_names_the_rewrite_calls() -> None:
-    harness = (HARNESS_DIR / "python_harness.py").read_text()
+    harness = (HARNESS_DIR / "python_strict.py").read_text()
     for name, value in {
         "CMP_NAME": CMP_NAME,
         "BINOP_NAME": BINOP_NAME,

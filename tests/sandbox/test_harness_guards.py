@@ -1,15 +1,20 @@
 """The harness's own guards: the seccomp filter every test runs under still lets honest programs
-manage their own processes (the hostile corpus shows what it refuses), and the tampering check
-that backs it up restores the harness's limits or reports what it cannot restore."""
+manage their own processes (the hostile corpus shows what it refuses), kills calls of a foreign
+ABI by itself, and a harness that could not install it is never used; the tampering check that
+backs it up restores the harness's limits or reports what it cannot restore."""
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 from collections.abc import Iterator
 
 import pytest
 from real_engine import LocalEngine, assert_test, request
 
+from crucible.sandbox_service.engine import Engine, EngineConfig
+from crucible.sandbox_service.engine.harness_process import HarnessProcess, HarnessRefused
+from crucible.sandbox_service.engine.pool import WorkerPool
 from crucible.sandbox_service.engine.python_runner import HARNESS_DIR, python_runtime
 from crucible.sandbox_service.models import Status
 
@@ -102,3 +107,53 @@ def test_a_worker_whose_job_asked_for_retirement_is_replaced_not_reused() -> Non
     assert first != second
     assert restarts["tampered"] == 1, restarts
     assert honest.status is Status.PASSED, honest.error
+
+
+def test_a_harness_without_its_seccomp_guard_is_refused_by_pool_and_strict_path() -> None:
+    """``setarch i686`` makes the harness see a machine it has no filter for (a real failure to
+    install the guard, not a switch): the pool refuses the worker and the strict path the jail,
+    each naming the reason the harness reported in its ``ready`` record."""
+    engine = Engine(EngineConfig(workers=1, isolation="pooled"))
+    argv = ["setarch", "i686", *engine._pooled_argv()]
+    pool = WorkerPool(1, lambda: argv, engine.config.cgroup_parent)
+    loop = asyncio.new_event_loop()
+    try:
+        with pytest.raises(HarnessRefused) as pooled:
+            loop.run_until_complete(pool.start())
+        assert pool.alive == 0
+        with pytest.raises(HarnessRefused) as strict:
+            loop.run_until_complete(HarnessProcess.start(argv, require_guard=True))
+        loop.run_until_complete(pool.close())
+    finally:
+        loop.close()
+    reason = "its seccomp guard is not in place: no seccomp filter is known for machine 'i686'"
+    assert reason in str(pooled.value)
+    assert reason in str(strict.value)
+
+
+# A system call of the i386 ABI (``int 0x80``) from a 64-bit process: getpid, harmless if it
+# went through. Code and stack stay below 4 GiB (MAP_32BIT) as that ABI needs.
+I386_GETPID = """
+import ctypes, mmap, struct
+page = mmap.mmap(-1, 4096, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | 0x40,
+                 prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)
+page.write(b"\\x53\\xb8" + struct.pack("<I", 20) + b"\\xcd\\x80\\x5b\\xc3")
+call = ctypes.CFUNCTYPE(ctypes.c_long)(ctypes.addressof(ctypes.c_char.from_buffer(page)))
+PID = call()
+def add(a, b):
+    return a + b
+"""
+
+
+def test_the_harness_filter_alone_kills_a_foreign_architecture_call() -> None:
+    """Without a jail (``--insecure-no-sandbox``) nsjail's filter is absent: the harness's own
+    filter must kill an i386 call (it would otherwise return a pid)."""
+    unjailed = LocalEngine("none", workers=1)
+    try:
+        verdict = unjailed.run(request(I386_GETPID, assert_test("assert add(1, 2) == 3")))
+    finally:
+        unjailed.close()
+    assert verdict.status is Status.RUNTIME_ERROR, verdict
+    error = verdict.tests[0].error
+    assert error is not None
+    assert (error.type, error.message) == ("SIGSYS", "killed by SIGSYS")

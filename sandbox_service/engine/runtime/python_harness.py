@@ -38,588 +38,47 @@ With ``--serve`` the harness handles jobs until stdin closes (pooled workers); o
 
 from __future__ import annotations
 
-import _weakref
 import binascii
 import builtins
-import functools
 import gc
-import io
 import json
 import marshal
-import math  # noqa: F401  (loaded before any candidate so that test code gets it unpatched)
-import operator
 import os
 import resource
 import signal
-import struct
 import sys
 import time
-import types
-from _json import encode_basestring_ascii as _c_encode_string
-from _json import make_encoder as _c_make_encoder
-from typing import Any, NoReturn
+from typing import Any
 
 # Functions defined below resolve builtins in this private copy: a candidate that patches the
 # builtins module (``builtins.isinstance = ...``) changes nothing the harness relies on.
 globals()["__builtins__"] = dict(builtins.__dict__)
 
 
-def _load_supervise() -> Any:
-    """runtime/supervise.py, which both in-jail harnesses share; loaded by path because ``-I``
-    leaves this directory off ``sys.path``, as bytecode when this file runs as bytecode."""
+def _sibling(name: str) -> Any:
+    """The harness file ``name`` beside this one, loaded by path because ``-I`` leaves this
+    directory off ``sys.path`` (and so the candidate cannot import it either); as bytecode when
+    this file runs as bytecode. Each gets its own private copy of the builtins."""
     import importlib.util
 
     suffix = os.path.splitext(__file__)[1]
-    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "supervise" + suffix)
-    spec = importlib.util.spec_from_file_location("crucible_supervise", path)
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), name + suffix)
+    spec = importlib.util.spec_from_file_location(f"crucible_{name}", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    vars(module)["__builtins__"] = dict(builtins.__dict__)
     spec.loader.exec_module(module)
     return module
 
 
-_supervise = _load_supervise()
-# The file name this file's code was compiled under (the source's, also when run as bytecode):
-# frames of the harness itself carry it.
-_HARNESS_FILE = _load_supervise.__code__.co_filename
+_supervise = _sibling("supervise")
+_strict = _sibling("python_strict")
+_child = _sibling("python_child")
+_guard = _sibling("seccomp_guard")
 
 SOLUTION_NAME = "solution.py"
-MODULE_NAME = "solution"
-# The helpers test code calls once the trusted side has rewritten it (engine/strict_tests.py).
-CMP_NAME = "__crucible_compare__"
-BINOP_NAME = "__crucible_binop__"
-TRUTH_NAME = "__crucible_truth__"
-# Objects followed when deciding whether a value is safe to compare; beyond that it is not.
-WALK_LIMIT = 1_000_000
-DEPTH_LIMIT = 1000
-
-_PRISTINE_BUILTINS = dict(builtins.__dict__)
-# Names test code always resolves in the builtins, even where the candidate defined them.
-_BUILTIN_NAMES = frozenset(name for name in _PRISTINE_BUILTINS if not name.startswith("__"))
-_import = builtins.__import__
 _write = os.write
 _exit = os._exit
-_settrace, _gettrace = sys.settrace, sys.gettrace
-_setprofile, _getprofile = sys.setprofile, sys.getprofile
-_setrecursionlimit, _RECURSION_LIMIT = sys.setrecursionlimit, sys.getrecursionlimit()
-_referents = gc.get_referents
-_flush = io.TextIOWrapper.flush
-_STREAMS: tuple[Any, ...] = (sys.stdout, sys.stderr)
-_ModuleType = types.ModuleType
-_MISSING = object()
-
-# Slot getters of ``type`` itself: a metaclass cannot change what these return.
-_HEAPTYPE = 1 << 9
-_TYPE_SUBCLASS = 1 << 31
-_type_flags = type.__dict__["__flags__"].__get__
-_type_mro = type.__dict__["__mro__"].__get__
-_type_dict = type.__dict__["__dict__"].__get__
-_type_name = type.__dict__["__name__"].__get__
-_exc_traceback = BaseException.__dict__["__traceback__"].__get__
-
-# Types are compared by id: ``kind in {int, str}`` would call a metaclass's ``__eq__``.
-_PLAIN_IDS = frozenset(map(id, (int, float, complex, bool, str, bytes, type(None))))
-# Truth of these is their length: no element's code runs.
-_SIZED_IDS = frozenset(map(id, (list, tuple, dict, set, frozenset)))
-# Builtin objects whose comparison calls a callable they hold (functools.cmp_to_key's keys) or
-# forwards to a referent the garbage collector does not show (weak references).
-_SUSPECT_IDS = frozenset(
-    map(
-        id,
-        (
-            type(functools.cmp_to_key(operator.eq)(0)),
-            _weakref.ReferenceType,
-            _weakref.ProxyType,
-            _weakref.CallableProxyType,
-        ),
-    )
-)
-# Compared by identity whatever they hold: never entered (a function's globals are everything).
-_LEAF_IDS = frozenset(
-    map(
-        id,
-        (
-            types.ModuleType,
-            types.FunctionType,
-            types.FrameType,
-            types.GeneratorType,
-            types.CoroutineType,
-            types.AsyncGeneratorType,
-        ),
-    )
-)
-# datetime's datetime and time: not tracked by the garbage collector, yet their comparison
-# calls their tzinfo. Known by name (a builtin type cannot be the candidate's), so that the
-# harness need not load datetime into every worker.
-_AWARE_NAMES = frozenset({"datetime", "time"})
-
-
-def _no_default(value: object) -> object:
-    raise TypeError(f"a value of type {_type_name(type(value))}")
-
-
-# json.dumps looks up json's module globals and JSONEncoder methods at call time; this C
-# encoder was built before any candidate code ran. Arguments: markers, default, string encoder,
-# indent, key and item separators (json.dumps's), sort_keys, skipkeys, allow_nan.
-_c_encode = _c_make_encoder(
-    None, _no_default, _c_encode_string, None, ": ", ", ", False, False, True
-)
-
-
-def _dumps(value: object) -> str:
-    return "".join(_c_encode(value, 0))
-
-
-# ------------------------------------------------------------------------ trusted snapshot
-
-# Filled by the parent before it forks: every Python class (with its MRO and a copy of its own
-# namespace) and every module (with a copy of its namespace) that existed before any candidate
-# code ran.
-_TRUSTED_TYPES: dict[int, tuple[type, tuple[type, ...], dict[str, Any]]] = {}
-_MODULES: dict[str, tuple[types.ModuleType, dict[str, Any]]] = {}
-_MODULE_NAMES: dict[int, str] = {}
-
-
-def _heap(kind: type) -> bool:
-    return bool(_type_flags(kind) & _HEAPTYPE)
-
-
-def _snapshot() -> None:
-    """Record the classes and modules that exist now (call again after importing more)."""
-    stack: list[type] = [object]
-    seen: set[int] = set()
-    while stack:
-        subclasses: list[type] = type.__subclasses__(stack.pop())
-        for sub in subclasses:
-            if id(sub) in seen:
-                continue
-            seen.add(id(sub))
-            stack.append(sub)
-            if _heap(sub) and id(sub) not in _TRUSTED_TYPES:
-                _TRUSTED_TYPES[id(sub)] = (sub, _type_mro(sub), dict(_type_dict(sub)))
-    for name, module in list(sys.modules.items()):
-        if type(module) is _ModuleType and name not in _MODULES:
-            _MODULES[name] = (module, dict(vars(module)))
-            _MODULE_NAMES[id(module)] = name
-
-
-def _unchanged(kind: type) -> bool:
-    """A Python class recorded by the snapshot, with the same MRO and namespace."""
-    known = _TRUSTED_TYPES.get(id(kind))
-    if known is None or known[0] is not kind:
-        return False
-    mro, namespace, current = _type_mro(kind), known[2], _type_dict(kind)
-    if len(mro) != len(known[1]) or any(a is not b for a, b in zip(mro, known[1], strict=True)):
-        return False
-    if len(current) != len(namespace):
-        return False
-    return all(current.get(key, _MISSING) is value for key, value in namespace.items())
-
-
-def _trusted_type(kind: type) -> bool:
-    """Builtin (static) types, and Python classes that predate the candidate, unmodified (they
-    and every Python class they derive from)."""
-    return all(_unchanged(base) for base in _type_mro(kind) if _heap(base))
-
-
-def _restore(name: str) -> types.ModuleType:
-    """Module ``name`` as it was before the candidate ran (its class and its attributes; new
-    submodules stay)."""
-    module, saved = _MODULES[name]
-    if type(module) is not _ModuleType:
-        object.__setattr__(module, "__class__", _ModuleType)
-    current = vars(module)
-    for key, value in saved.items():
-        if current.get(key, _MISSING) is not value:
-            current[key] = value
-    for key in [key for key in current if key not in saved]:
-        if type(current[key]) is not _ModuleType:
-            del current[key]
-    return module
-
-
-# --------------------------------------------------------------------- strict test semantics
-
-# The special methods each operation of test code dispatches to.
-_EQ = ("__eq__", "__ne__")
-_ORDER = ("__lt__", "__le__", "__gt__", "__ge__")
-_TRUTH = ("__bool__", "__len__")
-_IN = ("__contains__", "__iter__", "__getitem__", *_EQ)
-
-
-def _borrowed(kind: type, names: tuple[str, ...]) -> bool:
-    """Whether ``kind`` takes every method in ``names`` from builtin (static) types: no Python
-    class of its MRO defines one. A program's namedtuple or IntEnum then compares as the tuple
-    or int it is."""
-    return not any(
-        _heap(base) and any(name in _type_dict(base) for name in names) for base in _type_mro(kind)
-    )
-
-
-def _honest(kind: type, names: tuple[str, ...]) -> bool:
-    return _trusted_type(kind) or _borrowed(kind, names)
-
-
-def _untrusted(value: object, names: tuple[str, ...]) -> bool:
-    """Whether applying ``names`` to ``value`` could run code the candidate chose: true when an
-    object whose class supplies one of them from the candidate's code, a comparison key
-    wrapping a callable, or a weak reference is reachable from it. Reachability follows the
-    references the garbage collector sees, which covers builtin and trusted containers and
-    wrappers alike; no candidate code runs meanwhile."""
-    stack = [value]
-    seen: set[int] = set()
-    while stack:
-        item = stack.pop()
-        kind = type(item)
-        if id(kind) in _PLAIN_IDS or id(item) in seen:
-            continue
-        seen.add(id(item))
-        if len(seen) > WALK_LIMIT or id(kind) in _SUSPECT_IDS or not _honest(kind, names):
-            return True
-        if id(kind) in _LEAF_IDS or _type_flags(kind) & _TYPE_SUBCLASS:  # classes too
-            continue
-        if not _heap(kind) and _type_name(kind) in _AWARE_NAMES:
-            stack.append(getattr(item, "tzinfo", None))
-        stack.extend(ref for ref in _referents(item) if ref is not kind)
-    return False
-
-
-def _shape(kind: type, shapes: tuple[type, ...]) -> Any:
-    """The first of ``shapes`` (builtin containers) that ``kind`` derives from, else None."""
-    for base in _type_mro(kind):
-        for shape in shapes:
-            if base is shape:
-                return shape
-    return None
-
-
-def _safe_eq(left: Any, right: Any, depth: int) -> bool:
-    """``left == right`` decided without running candidate code, for values that hold untrusted
-    objects: containers compare element by element (through the builtin container's own
-    iteration), an object of a class with its own ``__eq__`` equals only an object of the same
-    class (by that class's rules), anything else holding such objects equals only itself."""
-    left_kind, right_kind = type(left), type(right)
-    if id(left_kind) in _PLAIN_IDS and id(right_kind) in _PLAIN_IDS:
-        return bool(left == right)
-    if left is right:
-        return True
-    if not (_honest(left_kind, _EQ) and _honest(right_kind, _EQ)):
-        return left_kind is right_kind and bool(left == right)
-    shape = _shape(left_kind, (dict, list, tuple))
-    if depth < DEPTH_LIMIT and shape is not None and shape is _shape(right_kind, (shape,)):
-        if shape is dict:
-            keys, other = list(dict.keys(left)), list(dict.keys(right))
-            if len(keys) != len(other) or _untrusted(keys, _EQ) or _untrusted(other, _EQ):
-                return False
-            return dict.keys(left) == dict.keys(right) and all(
-                _safe_eq(dict.__getitem__(left, key), dict.__getitem__(right, key), depth + 1)
-                for key in keys
-            )
-        items, others = list(shape.__iter__(left)), list(shape.__iter__(right))
-        return len(items) == len(others) and all(
-            _safe_eq(a, b, depth + 1) for a, b in zip(items, others, strict=True)
-        )
-    if _untrusted(left, _EQ) or _untrusted(right, _EQ):
-        return False
-    return bool(left == right)
-
-
-def _plain(left: object, right: object) -> bool:
-    return id(type(left)) in _PLAIN_IDS and id(type(right)) in _PLAIN_IDS
-
-
-def _strict_eq(left: object, right: object) -> bool:
-    if _plain(left, right) or not (_untrusted(left, _EQ) or _untrusted(right, _EQ)):
-        return bool(left == right)
-    return _safe_eq(left, right, 0)
-
-
-def _refuse(what: str, *values: object) -> TypeError:
-    names = ", ".join(_type_name(type(value)) for value in values)
-    return TypeError(f"test code does not trust {what} on ({names}): objects the program made")
-
-
-def _allowed(left: object, right: object, names: tuple[str, ...]) -> bool:
-    """Whether an operation dispatching to ``names`` may run on these operands: plain values,
-    values that hold no code of the candidate's for it, or two objects of one class of the
-    candidate's (whose own operators then decide, as for any object of that class)."""
-    if _plain(left, right):
-        return True
-    if type(left) is type(right) and not _trusted_type(type(left)):
-        return True
-    return not (_untrusted(left, names) or _untrusted(right, names))
-
-
-def _strict_in(item: object, container: Any) -> bool:
-    if not (_untrusted(item, _EQ) or _untrusted(container, _IN)):
-        return item in container
-    kind = type(container)
-    shapes = (dict, list, tuple, set, frozenset)
-    shape = _shape(kind, shapes) if _honest(kind, _IN) else None
-    if shape is None:
-        raise _refuse("'in'", item, container)
-    elements = list(dict.keys(container) if shape is dict else shape.__iter__(container))
-    return any(_safe_eq(item, element, 0) for element in elements)
-
-
-_ORDERINGS: dict[str, Any] = {
-    "<": operator.lt,
-    "<=": operator.le,
-    ">": operator.gt,
-    ">=": operator.ge,
-}
-# Operator, and the special methods it dispatches to.
-_BINARY: dict[str, tuple[Any, tuple[str, ...]]] = {
-    "+": (operator.add, ("__add__", "__radd__")),
-    "-": (operator.sub, ("__sub__", "__rsub__")),
-    "*": (operator.mul, ("__mul__", "__rmul__")),
-    "/": (operator.truediv, ("__truediv__", "__rtruediv__")),
-    "//": (operator.floordiv, ("__floordiv__", "__rfloordiv__")),
-    "%": (operator.mod, ("__mod__", "__rmod__")),
-    "**": (operator.pow, ("__pow__", "__rpow__")),
-    "@": (operator.matmul, ("__matmul__", "__rmatmul__")),
-    "<<": (operator.lshift, ("__lshift__", "__rlshift__")),
-    ">>": (operator.rshift, ("__rshift__", "__rrshift__")),
-    "|": (operator.or_, ("__or__", "__ror__")),
-    "^": (operator.xor, ("__xor__", "__rxor__")),
-    "&": (operator.and_, ("__and__", "__rand__")),
-}
-
-
-def _strict_compare(op: str, left: object, right: object) -> bool:
-    """Comparison operators of test code (``is`` is left alone: identity runs no code)."""
-    if op == "==":
-        return _strict_eq(left, right)
-    if op == "!=":
-        return not _strict_eq(left, right)
-    if op == "in":
-        return _strict_in(left, right)
-    if op == "not in":
-        return not _strict_in(left, right)
-    if _allowed(left, right, _ORDER):
-        return bool(_ORDERINGS[op](left, right))
-    raise _refuse(f"'{op}'", left, right)
-
-
-def _strict_binop(op: str, left: object, right: object) -> object:
-    """Arithmetic of test code: ``abs(result - 0.5) < 1e-6`` cannot be satisfied by an object
-    whose ``__sub__`` lies."""
-    function, names = _BINARY[op]
-    if _allowed(left, right, names):
-        return function(left, right)
-    raise _refuse(f"'{op}'", left, right)
-
-
-def _strict_truth(value: object) -> object:
-    """The operand of a truth test in test code, refused when its truth is the candidate's."""
-    kind = type(value)
-    if id(kind) in _PLAIN_IDS or id(kind) in _SIZED_IDS or not _untrusted(value, _TRUTH):
-        return value
-    raise _refuse("a truth test", value)
-
-
-def _test_import(
-    name: str,
-    globals_: Any = None,
-    locals_: Any = None,
-    fromlist: Any = (),
-    level: int = 0,
-) -> Any:
-    """``__import__`` of test code: modules loaded before the candidate come back restored."""
-    module = _import(name, globals_, locals_, fromlist, level)
-    wanted = name if fromlist else name.partition(".")[0]
-    if level == 0 and wanted in _MODULES:
-        return _restore(wanted)
-    return module
-
-
-def _test_globals(namespace: dict[str, Any]) -> dict[str, Any]:
-    """Globals of test code: the candidate's names, except that builtin names mean the builtins,
-    modules loaded before the candidate are restored, and their names mean them (unless the
-    candidate defined a function or class of that name)."""
-    test_globals = {name: value for name, value in namespace.items() if name not in _BUILTIN_NAMES}
-    for name, value in list(test_globals.items()):
-        if id(value) in _MODULE_NAMES:
-            _restore(_MODULE_NAMES[id(value)])
-        elif name in _MODULES and not isinstance(value, (type, types.FunctionType)):
-            test_globals[name] = _restore(name)
-    test_builtins = dict(_PRISTINE_BUILTINS)
-    test_builtins["__import__"] = _test_import
-    test_globals.update(
-        {
-            "__builtins__": test_builtins,
-            CMP_NAME: _strict_compare,
-            BINOP_NAME: _strict_binop,
-            TRUTH_NAME: _strict_truth,
-        }
-    )
-    return test_globals
-
-
-# ----------------------------------------------------------------------------- child side
-
-
-def _plain_json(value: object) -> str:
-    """JSON of a returned value, refusing anything but builtin data (no candidate code runs)."""
-
-    def convert(item: object, depth: int) -> object:
-        if depth > 200:
-            raise TypeError("nested too deeply")
-        kind = type(item)
-        if kind is int or kind is float or kind is bool or kind is str or item is None:
-            return item
-        if kind is list or kind is tuple:
-            return [convert(x, depth + 1) for x in item]  # type: ignore[attr-defined]
-        if kind is dict:
-            out = {}
-            pairs: list[tuple[Any, Any]] = list(dict.items(item))  # type: ignore[arg-type]
-            for key, val in pairs:
-                if type(key) is not str:
-                    raise TypeError(f"dict key of type {_type_name(type(key))}")
-                out[key] = convert(val, depth + 1)
-            return out
-        raise TypeError(f"a value of type {_type_name(kind)}")
-
-    return _dumps(convert(value, 0))
-
-
-def _frames(exc: BaseException, sources: dict[str, list[str]]) -> list[list[Any]]:
-    """The traceback as [filename, line, function, text], read from the traceback objects
-    themselves (a candidate may patch ``traceback`` or an exception's attributes)."""
-    frames: list[list[Any]] = []
-    tb = _exc_traceback(exc)
-    while tb is not None and len(frames) < 10_000:
-        code = tb.tb_frame.f_code
-        filename, line = code.co_filename, tb.tb_lineno or 0
-        tb = tb.tb_next
-        if filename == _HARNESS_FILE:
-            continue
-        lines = sources.get(filename)
-        text = lines[line - 1].strip() if lines and 0 < line <= len(lines) else ""
-        frames.append([filename, line, code.co_name, text])
-    return frames
-
-
-def _describe(exc: BaseException, sources: dict[str, list[str]] | None = None) -> dict[str, Any]:
-    try:
-        message = exc.msg if isinstance(exc, SyntaxError) else str(exc)
-        if type(message) is not str:
-            message = "<unprintable message>"
-    except BaseException:  # a candidate-defined __str__ may raise anything
-        message = "<unprintable message>"
-    info: dict[str, Any] = {
-        "exc_type": _type_name(type(exc)),
-        "message": message[:4096],
-        "frames": _frames(exc, sources or {}),
-    }
-    if isinstance(exc, SyntaxError):
-        info["syntax"] = {"lineno": exc.lineno or 0, "filename": exc.filename or ""}
-    return info
-
-
-def _resolve(namespace: dict[str, Any], dotted: str) -> Any:
-    """The callable a call test names: ``function`` or ``Class.method`` (on a new instance)."""
-    head, _, attr = dotted.partition(".")
-    if head not in namespace:
-        raise NameError(f"name {head!r} is not defined")
-    target = namespace[head]
-    if attr:
-        target = getattr(target() if isinstance(target, type) else target, attr)
-    return target
-
-
-def _untrace() -> None:
-    """Remove a trace or profile function the candidate set: it would see the test's frames and
-    could rewrite them."""
-    if _gettrace() is not None:
-        _settrace(None)
-    if _getprofile() is not None:
-        _setprofile(None)
-
-
-def _exception_record(exc: BaseException, kind: str, sources: dict[str, list[str]]) -> Any:
-    if isinstance(exc, SystemExit):
-        exit_code = exc.code
-        if kind == "stdio" and (exit_code is None or (type(exit_code) is int and exit_code == 0)):
-            return {"outcome": "ok", "exit_code": 0}
-        record = {"outcome": "exception", **_describe(exc, sources)}
-        record["exit_code"] = exit_code if type(exit_code) is int else 1
-        return record
-    record = {"outcome": "exception", **_describe(exc, sources)}
-    frames = record["frames"]
-    if type(exc) is AssertionError and frames and frames[-1][0].startswith("<test "):
-        record["outcome"] = "assert_failed"
-    return record
-
-
-def _run_child(
-    job: dict[str, Any], test: dict[str, Any], code: Any, result_fd: int, token: str
-) -> NoReturn:
-    """Runs in the forked child: the candidate, then the test. Never returns."""
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    kind = test["kind"]
-    compiled = test.get("compiled")
-    args = json.loads(test["args_json"]) if kind == "call" else []
-    sources = {job["path"]: job["source"].splitlines()}
-    if compiled is not None:
-        sources[compiled.co_filename] = test["code"].splitlines()
-    name = "__main__" if kind == "stdio" else MODULE_NAME
-    module = _ModuleType(name)
-    namespace = vars(module)
-    namespace.update({"__file__": job["path"], "__builtins__": builtins})
-    # The harness module is __main__; the candidate must not find it there.
-    sys.modules[name] = module
-    if name != "__main__":
-        sys.modules["__main__"] = _ModuleType("__main__")
-    record: dict[str, Any] = {"outcome": "ok"}
-    try:
-        exec(code, namespace)
-        _untrace()
-        if kind == "assert":
-            exec(test["compiled"], _test_globals(namespace))
-        elif kind == "call":
-            record["value"] = _resolve(namespace, test["function"])(*args)
-    except BaseException as exc:
-        _untrace()
-        _setrecursionlimit(_RECURSION_LIMIT)
-        record = _exception_record(exc, kind, sources)
-    _report(record, job, result_fd, token)
-
-
-def _report(record: dict[str, Any], job: dict[str, Any], result_fd: int, token: str) -> NoReturn:
-    """Write the record, tagged with the token, and exit."""
-    _untrace()
-    _setrecursionlimit(_RECURSION_LIMIT)
-    probes = job.get("line_probes")
-    if probes is not None:
-        try:
-            path = job["path"]
-            seen = (probes.newly_seen.get(path, ()), probes.all_seen.get(path, ()))
-            record["lines"] = sorted({line for lines in seen for line in lines})
-        except BaseException:
-            record["lines"] = []
-    if "value" in record:
-        try:
-            record["value_json"] = _plain_json(record.pop("value"))
-        except (TypeError, ValueError, RecursionError) as exc:
-            record["unserialisable"] = str(exc)
-    for stream in _STREAMS:
-        try:
-            _flush(stream)
-        except BaseException:
-            record["flush_failed"] = True
-    record["token"] = token
-    try:
-        data = ("\n" + _dumps(record) + "\n").encode()
-    except BaseException:
-        data = ("\n" + _dumps({"outcome": "unreportable", "token": token}) + "\n").encode()
-    view = memoryview(data)
-    while view:
-        view = view[_write(result_fd, view) :]
-    _exit(0)
-
-
-# ---------------------------------------------------------------------------- parent side
 
 
 def _limit_child(job: dict[str, Any]) -> None:
@@ -759,7 +218,7 @@ def _run_test(job: dict[str, Any], index: int, code: Any, workdir: str) -> dict[
             os.closerange(res_w + 1, 1 << 16)
             os.chdir(workdir)
             _limit_child(job)
-            _run_child(job, test, code, res_w, token)
+            _child.run_child(job, test, code, res_w, token, _strict.test_globals)
         except BaseException as exc:
             _quietly(_write, 2, f"harness child failed: {type(exc).__name__}\n".encode())
         finally:
@@ -783,7 +242,7 @@ def _run_test(job: dict[str, Any], index: int, code: Any, workdir: str) -> dict[
 
 
 def _emit(record: dict[str, Any]) -> None:
-    data = (_dumps(record) + "\n").encode()
+    data = (_child.dumps(record) + "\n").encode()
     view = memoryview(data)
     while view:
         view = view[os.write(1, view) :]
@@ -799,7 +258,7 @@ def _compile_candidate(job: dict[str, Any]) -> Any:
     try:
         return compile(job["source"], job["path"], "exec", dont_inherit=True)
     except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:  # too deep: not syntax
-        _emit({"event": "compile_error", **_describe(exc)})
+        _emit({"event": "compile_error", **_child.describe(exc)})
         return None
 
 
@@ -819,7 +278,7 @@ def _with_line_probes(code: Any) -> tuple[Any, Any]:
     """
     if not _SLIPCOVER:
         _load_slipcover()
-        _snapshot()  # slipcover's classes and modules predate every candidate too
+        _strict.snapshot()  # slipcover's classes and modules predate every candidate too
         gc.freeze()
     probes = _SLIPCOVER[0].Slipcover(immediate=True)
     return probes.instrument(code), probes
@@ -866,132 +325,13 @@ def _handle(job: dict[str, Any], commands: Any) -> bool:
     return healthy
 
 
-# Syscalls by which a process of the jail's uid can change another process of the jail (the
-# harness) from outside, or make namespaces: (AUDIT_ARCH, numbers) per machine.
-_SYSCALLS: dict[str, tuple[int, dict[str, int]]] = {
-    "x86_64": (
-        0xC000003E,
-        {
-            "prlimit64": 302,
-            "setpriority": 141,
-            "sched_setparam": 142,
-            "sched_setscheduler": 144,
-            "sched_setaffinity": 203,
-            "ioprio_set": 251,
-            "sched_setattr": 314,
-            "pidfd_getfd": 438,
-            "process_madvise": 440,
-            "clone": 56,
-            "clone3": 435,
-        },
-    ),
-    "aarch64": (
-        0xC00000B7,
-        {
-            "prlimit64": 261,
-            "setpriority": 140,
-            "sched_setparam": 118,
-            "sched_setscheduler": 119,
-            "sched_setaffinity": 122,
-            "ioprio_set": 30,
-            "sched_setattr": 274,
-            "pidfd_getfd": 438,
-            "process_madvise": 440,
-            "clone": 220,
-            "clone3": 435,
-        },
-    ),
-}
-# Arguments (index, value) a call must have to be allowed: "this process" only.
-_OWN_PROCESS_ONLY: dict[str, tuple[tuple[int, int], ...]] = {
-    "prlimit64": ((0, 0),),
-    "setpriority": ((0, 0), (1, 0)),  # PRIO_PROCESS, who = self
-    "sched_setparam": ((0, 0),),
-    "sched_setscheduler": ((0, 0),),
-    "sched_setaffinity": ((0, 0),),
-    "ioprio_set": ((0, 1), (1, 0)),  # IOPRIO_WHO_PROCESS, who = self
-    "sched_setattr": ((0, 0),),
-}
-_NAMESPACE_FLAGS = 0x7E020080  # CLONE_NEW{NS,CGROUP,UTS,IPC,USER,PID,NET,TIME}
-_RET_ALLOW, _RET_EPERM, _RET_ENOSYS = 0x7FFF0000, 0x00050001, 0x00050026
-_LD_ABS, _JEQ, _JGE, _JSET, _RET = 0x20, 0x15, 0x35, 0x45, 0x06
-
-
-def _bpf(code: int, k: int, jt: int = 0, jf: int = 0) -> bytes:
-    return struct.pack("=HBBI", code, jt, jf, k)
-
-
-def _seccomp_filter(machine: str) -> bytes | None:
-    """A classic-BPF seccomp program for ``machine`` (None where the numbers are unknown):
-    calls that act on other processes fail with EPERM unless they name the caller, clone with
-    namespace flags fails with EPERM, clone3 (whose flags BPF cannot read) with ENOSYS, which
-    makes the C library fall back to clone."""
-    if machine not in _SYSCALLS:
-        return None
-    arch, numbers = _SYSCALLS[machine]
-    arg = [16 + 8 * index for index in range(6)]  # low 32 bits of each argument
-    blocks: list[tuple[int, list[bytes]]] = []
-    for name, conditions in _OWN_PROCESS_ONLY.items():
-        block = []
-        for index, value in conditions:
-            block += [_bpf(_LD_ABS, arg[index]), _bpf(_JEQ, value, 1, 0), _bpf(_RET, _RET_EPERM)]
-        blocks.append((numbers[name], [*block, _bpf(_RET, _RET_ALLOW)]))
-    for name in ("pidfd_getfd", "process_madvise"):
-        blocks.append((numbers[name], [_bpf(_RET, _RET_EPERM)]))
-    blocks.append((numbers["clone3"], [_bpf(_RET, _RET_ENOSYS)]))
-    clone = [
-        _bpf(_LD_ABS, arg[0]),
-        _bpf(_JSET, _NAMESPACE_FLAGS, 0, 1),
-        _bpf(_RET, _RET_EPERM),
-        _bpf(_RET, _RET_ALLOW),
-    ]
-    blocks.append((numbers["clone"], clone))
-    program = [
-        _bpf(_LD_ABS, 4),  # seccomp_data.arch
-        _bpf(_JEQ, arch, 1, 0),
-        _bpf(_RET, _RET_ALLOW),
-        _bpf(_LD_ABS, 0),  # seccomp_data.nr
-        _bpf(_JGE, 0x40000000, 0, 1),  # x32 numbers would bypass the checks below
-        _bpf(_RET, _RET_EPERM),
-    ]
-    for number, block in blocks:
-        program += [_bpf(_JEQ, number, 0, len(block)), *block]
-    program.append(_bpf(_RET, _RET_ALLOW))
-    return b"".join(program)
-
-
-def _guard() -> None:
-    """Protect this process and, by inheritance, every test's process: PR_SET_DUMPABLE 0
-    (processes of this uid may not take this one's descriptors with pidfd_getfd, its stdout
-    being the verdict channel, or read its memory), then PR_SET_NO_NEW_PRIVS and the seccomp
-    filter, which forks keep and nothing can remove. The harness itself never needs a call
-    the filter refuses."""
-    try:
-        import ctypes
-
-        prctl = ctypes.CDLL(None, use_errno=True).prctl
-        prctl(4, 0, 0, 0, 0)
-        code = _seccomp_filter(os.uname().machine)
-        if code is None:
-            return
-
-        class Program(ctypes.Structure):
-            _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_char_p)]
-
-        prctl(38, 1, 0, 0, 0)
-        if prctl(22, 2, ctypes.byref(Program(len(code) // 8, code)), 0, 0) != 0:
-            raise OSError(ctypes.get_errno(), "prctl(PR_SET_SECCOMP) failed")
-    except (ImportError, OSError, AttributeError) as exc:
-        _quietly(_write, 2, f"harness: kernel guards unavailable: {exc!r}\n".encode())
-
-
 def main() -> None:
     args = sys.argv[1:]
     serve = "--serve" in args
     # As pid 1, a signal with the default disposition sent from inside the jail is dropped;
     # Python's own SIGINT handler would let a test's os.kill(1, SIGINT) end the harness.
     signal.signal(signal.SIGINT, signal.SIG_DFL)
-    _guard()
+    unguarded = _guard.install()
     for option in ("--site", "--packages"):  # slipcover's; then what programs may import
         if option in args:
             sys.path.append(args[args.index(option) + 1])
@@ -1000,13 +340,16 @@ def main() -> None:
         # exit dearer, and a test's CPU time must not depend on whether its worker happened to
         # serve a coverage job before (CodeDPO compares programs by CPU time).
         _load_slipcover()
-    _snapshot()
+    _strict.snapshot()
     _BASELINE["state"] = _own_state()
     # What exists now lives as long as this process: keep the garbage collector of every forked
     # test from walking it (and so copying its pages on write).
     gc.freeze()
     commands = sys.stdin.buffer
-    _emit({"event": "ready", "pid": os.getpid(), "python": sys.version.split()[0]})
+    # Without its guard the harness would serve unprotected: it says so, and the trusted side
+    # refuses it (harness_process.py).
+    ready = {"event": "ready", "pid": os.getpid(), "python": sys.version.split()[0]}
+    _emit({**ready, "guarded": not unguarded, "unguarded": unguarded})
     while True:
         line = commands.readline()
         if not line:
