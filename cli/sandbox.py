@@ -68,6 +68,16 @@ def serve_command(
             show_default=False,
         ),
     ] = None,
+    max_connection_age: Annotated[
+        float | None,
+        typer.Option(
+            metavar="S",
+            help="Close each client connection after S seconds (calls in flight may finish "
+            "within the grace period), so clients re-resolve a DNS name and reach servers added "
+            "since (a fleet behind a headless Service; docs/deploy.md). Default: never.",
+            show_default=False,
+        ),
+    ] = None,
     metrics_address: Annotated[
         str | None,
         typer.Option(
@@ -108,6 +118,7 @@ def serve_command(
         options = ServerOptions(
             grace_period_s=grace_period,
             max_concurrent_rpcs=max_concurrent_rpcs,
+            max_connection_age_s=max_connection_age,
             metrics_address=metrics_address,
         )
     except ValidationError as exc:

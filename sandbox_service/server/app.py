@@ -64,6 +64,13 @@ class ServerOptions(BaseModel):
         description="Programs one ExecuteBatch stream runs at once. None = the engine's workers, "
         "so one stream keeps every worker busy without filling the queue other callers share.",
     )
+    max_connection_age_s: Annotated[float, Field(gt=0)] | None = Field(
+        default=None,
+        description="Close each client connection after this long (gRPC's GOAWAY; calls in "
+        "flight may still finish for grace_period_s), so that clients resolve the server's DNS "
+        "name again and spread over servers added since they connected (a fleet behind a "
+        "headless Service). None keeps connections open.",
+    )
     metrics_address: str | None = Field(
         default=None,
         description="host:port of an HTTP endpoint serving Prometheus metrics (port 0 picks a "
@@ -112,12 +119,18 @@ async def start_server(
     options = options or ServerOptions()
     metrics = ServerMetrics(engine)
     config = engine.config
+    channel_options: list[tuple[str, int]] = [
+        ("grpc.max_receive_message_length", options.max_message_bytes),
+        ("grpc.max_send_message_length", options.max_message_bytes),
+        ("grpc.so_reuseport", 0),  # a second server on a busy port must fail, not share it
+    ]
+    if options.max_connection_age_s is not None:
+        channel_options += [
+            ("grpc.max_connection_age_ms", round(options.max_connection_age_s * 1000)),
+            ("grpc.max_connection_age_grace_ms", round(options.grace_period_s * 1000)),
+        ]
     server = grpc.aio.server(
-        options=[
-            ("grpc.max_receive_message_length", options.max_message_bytes),
-            ("grpc.max_send_message_length", options.max_message_bytes),
-            ("grpc.so_reuseport", 0),  # a second server on a busy port must fail, not share it
-        ],
+        options=channel_options,
         maximum_concurrent_rpcs=options.max_concurrent_rpcs
         or config.workers + config.max_queue + _HEADROOM_RPCS,
     )

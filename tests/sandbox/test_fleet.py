@@ -129,3 +129,26 @@ def test_a_fleet_loses_and_doubles_nothing_when_a_server_dies_and_another_drains
             > deliveries.at[record["request_id"]]
         ]
         assert late == []
+
+
+def test_an_aged_connection_is_replaced_without_losing_a_request(tmp_path: Path) -> None:
+    """``--max-connection-age`` makes the client reconnect (and so resolve the fleet's DNS name
+    again): calls made after the age go over a new connection, and every batch still gets all
+    its verdicts. Calls in flight keep their connection for the grace period."""
+    batches, size = 60, 20
+    answered: list[str] = []
+    peers: set[str] = set()
+    with (
+        live_server(tmp_path, "--max-connection-age", "0.5", workers=1) as server,
+        SandboxClient(server.address, retry=RETRY) as client,
+    ):
+        for batch in range(batches):
+            indices = range(batch * size, (batch + 1) * size)
+            for verdict in client.execute_many((request(i) for i in indices), timeout=60):
+                assert verdict.status == Status.PASSED, verdict
+                answered.append(verdict.request_id)
+            peers = {record["peer"] for record in server.request_logs()}
+            if len(peers) > 1:
+                break
+    assert len(peers) > 1, f"{batches} batches over one connection"
+    assert sorted(answered) == sorted(f"r{i}" for i in range(len(answered)))
