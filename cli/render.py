@@ -36,6 +36,9 @@ def print_verdict(console: Console, verdict: ExecuteResponse) -> None:
         console.print(_error_panel(verdict.error, verdict.status))
     if verdict.coverage_collected:
         console.print(f"[bold]executed lines:[/] {compress_lines(verdict.executed_lines) or '-'}")
+        if verdict.executable_lines:
+            missing = sorted(set(verdict.executable_lines) - set(verdict.executed_lines))
+            console.print(f"[bold]lines not run:[/] {compress_lines(missing) or '-'}")
 
 
 def print_languages(console: Console, languages: Sequence[Language]) -> None:

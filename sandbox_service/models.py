@@ -220,6 +220,7 @@ class ExecuteResponse(_Model):
     isolation: IsolationMode
     limits: ResolvedLimits
     runtime: str = ""
+    executable_lines: list[int] = []
 
     def to_json_dict(self) -> dict[str, Any]:
         """The verdict as plain JSON (snake_case names, enum values as strings)."""
@@ -236,6 +237,7 @@ class Capabilities(_Model):
     executed_lines: bool
     peak_memory: bool
     compile_step: bool
+    executable_lines: bool
 
 
 class Language(_Model):

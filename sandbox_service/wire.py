@@ -231,6 +231,7 @@ def response_to_proto(response: ExecuteResponse) -> pb.ExecuteResponse:
         isolation=response.isolation.value,
         limits=pb.Limits(**response.limits.model_dump()),
         runtime=response.runtime,
+        executable_lines=response.executable_lines,
     )
     if response.error is not None:
         message.error.CopyFrom(_error_to_proto(response.error))
@@ -263,6 +264,7 @@ def response_from_proto(message: pb.ExecuteResponse) -> ExecuteResponse:
                 output_limit_bytes=message.limits.output_limit_bytes,
             ),
             runtime=message.runtime,
+            executable_lines=list(message.executable_lines),
         )
     except InvalidRequest as exc:  # raised by _enum_from_proto; here the server is at fault
         raise InvalidResponse(str(exc)) from None

@@ -164,6 +164,7 @@ def python_language() -> Language:
             executed_lines=True,
             peak_memory=True,
             compile_step=True,
+            executable_lines=True,
         ),
     )
 

@@ -7,6 +7,8 @@ over all tests, skipped ones counting as not passed.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from crucible.sandbox_service.models import (
     ErrorInfo,
     ExecuteResponse,
@@ -43,11 +45,20 @@ def program_status(tests: list[TestResult]) -> tuple[Status, ErrorInfo | None]:
     return Status.PASSED, None
 
 
+@dataclass(frozen=True)
+class LineCoverage:
+    """A program's coverage in the candidate's coordinates (union over tests). ``executable``
+    stays empty for languages whose coverage tool does not know which lines could run."""
+
+    executed: set[int]
+    executable: set[int] = field(default_factory=set)
+
+
 def build_response(
     *,
     request_id: str,
     tests: list[TestResult],
-    executed_lines: set[int] | None,
+    coverage: LineCoverage | None,
     wall_time_ms: float,
     isolation: IsolationMode,
     limits: ResolvedLimits,
@@ -64,8 +75,9 @@ def build_response(
         test_count=len(tests),
         tests=tests,
         error=error,
-        executed_lines=sorted(executed_lines or ()),
-        coverage_collected=executed_lines is not None,
+        executed_lines=sorted(coverage.executed) if coverage else [],
+        executable_lines=sorted(coverage.executable) if coverage else [],
+        coverage_collected=coverage is not None,
         cpu_time_ms=sum(test.cpu_time_ms for test in tests),
         wall_time_ms=wall_time_ms,
         peak_memory_bytes=max((test.peak_memory_bytes for test in tests), default=0),

@@ -292,6 +292,7 @@ def test_summary_shows_status_tests_error_and_coverage(files: Any, executed: Any
             Status.RUNTIME_ERROR,
             error=error,
             executed_lines=[1, 2, 3, 7],
+            executable_lines=[1, 2, 3, 4, 5, 7, 9],
             coverage_collected=True,
         )
     )
@@ -303,6 +304,7 @@ def test_summary_shows_status_tests_error_and_coverage(files: Any, executed: Any
     assert "subtype LINE, line 3, test 0" in result.stdout
     assert 'File "solution.py", line 3' in result.stdout
     assert "executed lines: 1-3, 7" in result.stdout
+    assert "lines not run: 4-5, 9" in result.stdout
 
 
 @pytest.mark.parametrize(
@@ -342,6 +344,7 @@ def test_failing_solution_reports_the_line_in_a_pooled_worker(files: Any) -> Non
     assert "RUNTIME_ERROR" in result.stdout and "3/4 tests passed" in result.stdout
     assert "ZeroDivisionError" in result.stdout and "line 3" in result.stdout
     assert "executed lines: 1-4" in result.stdout
+    assert "lines not run: -" in result.stdout
 
 
 def test_the_program_imports_from_the_packages_directory(files: Any, tmp_path: Path) -> None:

@@ -52,6 +52,7 @@ PYTHON = Language(
         executed_lines=True,
         peak_memory=True,
         compile_step=True,
+        executable_lines=True,
     ),
 )
 

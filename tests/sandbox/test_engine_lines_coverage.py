@@ -1,6 +1,6 @@
 """Lines in the candidate's own coordinates (a prelude's lines subtracted), the deepest
-candidate frame, compile-error lines, and coverage's executed lines, exact, through the real
-engine in both isolation modes."""
+candidate frame, compile-error lines, and coverage's executed and executable lines, exact,
+through the real engine in both isolation modes."""
 
 from __future__ import annotations
 
@@ -153,6 +153,66 @@ def test_coverage_leaves_error_lines_and_tracebacks_as_they_are(sandbox: LocalEn
     assert (probed.error.type, probed.error.line) == ("ZeroDivisionError", 3)
     assert probed.error.traceback == plain.error.traceback
     assert probed.executed_lines == [1, 2, 3]
+
+
+MULTILINE = (
+    "import functools\n"  # 1
+    "\n"  # 2
+    "@functools.lru_cache(\n"  # 3
+    "    maxsize=None)\n"  # 4
+    "def pick(x):\n"  # 5
+    "    # choose a side\n"  # 6
+    "    if (x > 0 and\n"  # 7
+    "            x < 10):\n"  # 8
+    "        return [\n"  # 9
+    "            x,\n"  # 10
+    "            x * 2,\n"  # 11
+    "        ]\n"  # 12
+    "    else:\n"  # 13
+    "        return [\n"  # 14
+    "            -x,\n"  # 15
+    "        ]\n"  # 16
+)
+
+
+def test_a_statement_that_ran_counts_on_every_line_it_spans(sandbox: LocalEngine) -> None:
+    # slipcover probes one line of the decorator, the condition and the list display; coverage.py
+    # says which lines each statement spans. Blank (2), comment (6) and `else:` (13) lines are no
+    # statements: in neither list. The only lines that did not run are the untaken return's.
+    verdict = sandbox.run(
+        request(MULTILINE, assert_test("assert pick(3) == [3, 6]"), collect_coverage=True)
+    )
+    assert verdict.status is Status.PASSED
+    assert verdict.executed_lines == [1, 3, 4, 5, 7, 8, 9, 10, 11, 12]
+    assert verdict.executable_lines == [1, 3, 4, 5, *range(7, 13), 14, 15, 16]
+    missing = sorted(set(verdict.executable_lines) - set(verdict.executed_lines))
+    assert missing == [14, 15, 16]
+
+
+def test_executable_lines_of_a_candidate_that_continues_its_prelude(sandbox: LocalEngine) -> None:
+    # A HumanEval-style body does not parse alone: the whole file is analysed, and only the
+    # candidate's statements are reported, in its coordinates.
+    source = "    y = (x +\n         1)\n    if y > 5:\n        return 0\n    return y\n"
+    verdict = sandbox.run(
+        request(
+            source, assert_test("assert f(1) == 2"), prelude="def f(x):\n", collect_coverage=True
+        )
+    )
+    assert verdict.status is Status.PASSED
+    assert (verdict.executed_lines, verdict.executable_lines) == ([1, 2, 3, 5], [1, 2, 3, 4, 5])
+
+
+def test_a_candidate_cannot_exclude_its_own_lines(sandbox: LocalEngine) -> None:
+    # coverage.py's exclusion pragma would drop the line from the statements: not here.
+    source = "def f(x):\n    if x:\n        return 1  # pragma: no cover\n    return 0\n"
+    verdict = sandbox.run(request(source, assert_test("assert f(0) == 0"), collect_coverage=True))
+    assert verdict.executable_lines == [1, 2, 3, 4]
+    assert verdict.executed_lines == [1, 2, 4]
+
+
+def test_no_executable_lines_unless_asked(sandbox: LocalEngine) -> None:
+    verdict = sandbox.run(request(MULTILINE, assert_test("assert pick(3) == [3, 6]")))
+    assert verdict.executable_lines == [] and verdict.executed_lines == []
 
 
 def test_every_pooled_worker_is_alike_whether_or_not_it_served_coverage(

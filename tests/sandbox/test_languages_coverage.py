@@ -1,5 +1,6 @@
 """Executed lines, exact, in every language: C and C++ with gcov, JavaScript with V8's block
-coverage, Go with ``go tool cover``, Rust with LLVM's source-based coverage, Java with JaCoCo."""
+coverage, Go with ``go tool cover``, Rust with LLVM's source-based coverage, Java with JaCoCo;
+and the executable lines where the tool knows them (all but V8)."""
 
 from __future__ import annotations
 
@@ -44,6 +45,8 @@ int main(void) {
 """
 # Lines 1-3 and 5 run for the stdio test (x = 7), 5-6 for the assert test (x = -2); 8 never.
 C_EXECUTED = [1, 2, 3, 5, 6, 11, 13, 16, 17]
+# gcov lists the lines holding code: those that ran, 8 (`return 0;`) and 14 (`return 1;`).
+C_EXECUTABLE = [1, 2, 3, 5, 6, 8, 11, 13, 14, 16, 17]
 C_ASSERT = "assert(sign(-2) == -1);"
 
 JS_SOURCE = """function sign(x) {
@@ -95,6 +98,8 @@ func main() {
 # The stdio test (x = 7) runs main, its loop and 1-3; the assert test (x = -2) runs 1-2 and 5-6.
 # 8 and never() never run; 17 is blank, 18 a comment, and lone closing braces never count.
 GO_EXECUTED = [1, 2, 3, 5, 6, 15, 16, 19, 20, 21, 22, 24]
+# Blocks that did not run: 8 and never()'s 11-12 (its header and `return 42`).
+GO_EXECUTABLE = [1, 2, 3, 5, 6, 8, 11, 12, 15, 16, 19, 20, 21, 22, 24]
 GO_ASSERT = 'if sign(-2) != -1 {\n\tt.Fatal("sign(-2) != -1")\n}'
 GO_PANIC = """func ratio(a, b int) int {
 	return a / b // RE
@@ -157,7 +162,10 @@ def test_executed_lines() -> None:
         assert verdict.status is Status.PASSED, verdict.tests
     assert c.coverage_collected and c.executed_lines == C_EXECUTED
     assert cpp.coverage_collected and cpp.executed_lines == C_EXECUTED
+    assert c.executable_lines == cpp.executable_lines == C_EXECUTABLE
     assert javascript.coverage_collected and javascript.executed_lines == JS_EXECUTED
+    # V8 counts character ranges, not statements: it cannot say what could have run.
+    assert javascript.executable_lines == []
 
 
 def go_request(
@@ -174,6 +182,7 @@ def test_go_executed_lines_of_stdio_and_assert_tests() -> None:
     (verdict,) = run_all([go_request(GO_SOURCE, [stdio, Case(body=AssertTest(code=GO_ASSERT))])])
     assert verdict.status is Status.PASSED, verdict.tests
     assert verdict.coverage_collected and verdict.executed_lines == GO_EXECUTED
+    assert verdict.executable_lines == GO_EXECUTABLE
 
 
 @pytest.mark.slow
@@ -226,6 +235,7 @@ class Covered:
     source: str
     assert_code: str
     executed: list[int]
+    executable: list[int]
     fault: str
     fault_assert: str
     fault_type: str
@@ -266,6 +276,8 @@ fn main() {
     # llvm-cov's line counts: 4 is where the code after the first `if` starts (run for x = -2),
     # 7 likewise for the second `if` (not run); 8 (`0`) and never() never run, 17 is a comment.
     executed=[1, 2, 3, 4, 5, 6, 9, 15, 16, 18, 19, 20, 21, 22, 23, 24, 25],
+    # llvm-cov's lines with a count of 0: 7 and 8 (after the second `if`) and never()'s 11-13.
+    executable=[*range(1, 10), 11, 12, 13, 15, 16, *range(18, 26)],
     fault="""fn ratio(a: i64, b: i64) -> i64 {
     a / b
 }
@@ -332,6 +344,8 @@ public class Main {
     # JaCoCo's lines with a covered instruction: 3 (the implicit constructor), 11 and never()
     # never run; braces, declarations and the comment hold no instructions.
     executed=[5, 6, 8, 9, 20, 21, 22, 23, 25, 26],
+    # JaCoCo's lines with instructions that did not run: 3, 11 and never()'s 15.
+    executable=[3, 5, 6, 8, 9, 11, 15, 20, 21, 22, 23, 25, 26],
     fault="""import java.util.Scanner;
 
 public class Main {
@@ -383,6 +397,7 @@ def test_executed_lines_of_stdio_and_assert_tests(language: str) -> None:
     (verdict,) = run_all([request])
     assert verdict.status is Status.PASSED, verdict.tests
     assert verdict.coverage_collected and verdict.executed_lines == program.executed
+    assert verdict.executable_lines == program.executable
 
 
 @pytest.mark.slow
@@ -437,6 +452,24 @@ def test_instrumented_builds_have_their_own_cache_key(language: str) -> None:
 def test_list_languages_offers_their_coverage(language: str) -> None:
     found = COVERED[language].spec.language()
     assert found is not None and found.capabilities.executed_lines
+    assert found.capabilities.executable_lines
+
+
+def test_list_languages_says_which_fill_executable_lines() -> None:
+    async def capabilities() -> dict[str, tuple[bool, bool]]:
+        engine = Engine(EngineConfig(workers=1, isolation="strict"))
+        try:
+            return {
+                found.name: (found.capabilities.executed_lines, found.capabilities.executable_lines)
+                for found in engine.languages()
+            }
+        finally:
+            await engine.close()
+
+    offered = asyncio.run(capabilities())
+    for language in ("python", "c", "cpp", "go", "rust", "java"):
+        assert offered[language] == (True, True), language
+    assert offered["javascript"] == (True, False)
 
 
 RUST_OVERFLOW = """fn depth(n: u64) -> u64 {

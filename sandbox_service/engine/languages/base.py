@@ -21,6 +21,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from crucible.sandbox_service.engine.languages import rules
+from crucible.sandbox_service.engine.verdict import LineCoverage
 from crucible.sandbox_service.models import (
     Capabilities,
     ErrorInfo,
@@ -285,6 +286,10 @@ class LanguageSpec(ABC):
         """Whether this language fills ``executed_lines`` when coverage is asked."""
         return False
 
+    def executable_lines(self) -> bool:
+        """Whether its coverage tool also says which lines could have run (``executable``)."""
+        return False
+
     def language(self) -> Language | None:
         version = self.version()
         if version is None:
@@ -303,6 +308,7 @@ class LanguageSpec(ABC):
                 executed_lines=self.executed_lines(),
                 peak_memory=True,
                 compile_step=True,
+                executable_lines=self.executable_lines(),
             ),
         )
 
@@ -347,10 +353,11 @@ class LanguageSpec(ABC):
         """The test's stderr as returned to the caller (supervisor plumbing removed)."""
         return text
 
-    def coverage_lines(self, record: dict[str, Any], smap: SourceMap, text: str) -> set[int]:
+    def coverage_lines(self, record: dict[str, Any], smap: SourceMap, text: str) -> LineCoverage:
         """Executed candidate lines from a test's coverage data (``text``: the candidate's
-        file, prelude included)."""
-        return set()
+        file, prelude included), and the lines that could have run where
+        :meth:`executable_lines` says the tool knows them."""
+        return LineCoverage(executed=set())
 
     def compile_info(
         self, smap: SourceMap, path: str, line: int, message: str, error_type: str

@@ -35,6 +35,7 @@ from crucible.sandbox_service.engine.languages.base import (
     Paths,
     SourceMap,
 )
+from crucible.sandbox_service.engine.verdict import LineCoverage
 from crucible.sandbox_service.models import (
     AssertTest,
     ErrorInfo,
@@ -156,21 +157,28 @@ class CFamily(LanguageSpec):
         """The source a binary was built from: the candidate, or the assert-test driver."""
         return f"crucible_tests{self.suffix}" if binary == "tests" else f"solution{self.suffix}"
 
-    def coverage_lines(self, record: dict[str, Any], smap: SourceMap, text: str) -> set[int]:
+    def executable_lines(self) -> bool:
+        return True
+
+    def coverage_lines(self, record: dict[str, Any], smap: SourceMap, text: str) -> LineCoverage:
+        """gcov lists every line that holds code, with its count (0 for code that did not
+        run): the listed lines are the executable ones, those counted the executed ones."""
+        coverage = LineCoverage(executed=set())
         post = record.get("post") or []
         if len(post) < 3:
-            return set()
+            return coverage
         try:
             report = json.loads(post[1])
         except ValueError:
-            return set()
-        return {
-            mapped
-            for source in report.get("files", [])
-            for line in source.get("lines", [])
-            if line.get("count", 0) > 0
-            and (mapped := smap.to_candidate(str(source.get("file", "")), int(line["line_number"])))
-        }
+            return coverage
+        for source in report.get("files", []):
+            for line in source.get("lines", []):
+                mapped = smap.to_candidate(str(source.get("file", "")), int(line["line_number"]))
+                if mapped:
+                    coverage.executable.add(mapped)
+                    if line.get("count", 0) > 0:
+                        coverage.executed.add(mapped)
+        return coverage
 
     def compile_error(self, output: str, smap: SourceMap) -> ErrorInfo:
         found = _DIAGNOSTIC.search(output)

@@ -17,10 +17,11 @@ a string), and both programs are built again with ``-overlay`` swapping in the i
 candidate and assert tests that defer the dump on their header line, so traces name the same
 files and lines. The dump runs however ``main`` or an assert test ends (return, ``t.Fatal``,
 panic: a deferred call that does not recover lets the panic and its trace go on) and writes the
-line range of every block that ran; ``os.Exit``, a panic in another goroutine and fatal runtime
-errors end the program without it. A line counts as executed when a block that ran spans it and
-it holds code other than comments and closing braces. A block counts once entered, so a panic in
-the middle of one counts the rest of that block too.
+line range of every block holding statements, and whether it ran; ``os.Exit``, a panic in
+another goroutine and fatal runtime errors end the program without it. A line could have run
+when such a block spans it and it holds code other than comments and closing braces, and it
+executed when a block that ran spans it. A block counts once entered, so a panic in the middle
+of one counts the rest of that block too.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from crucible.sandbox_service.engine.languages.base import (
     Paths,
     SourceMap,
 )
+from crucible.sandbox_service.engine.verdict import LineCoverage
 from crucible.sandbox_service.models import (
     AssertTest,
     ErrorInfo,
@@ -190,10 +192,25 @@ class Go(LanguageSpec):
             argv, stdin = [f"{paths.build}/tests", "-test.run", f"^TestCrucible{index}$"], ""
         return Command(argv, env, paths.work, collect=collect), stdin
 
-    def coverage_lines(self, record: dict[str, Any], smap: SourceMap, text: str) -> set[int]:
-        report = str((record.get("collected") or {}).get("blocks", ""))
-        lines = _block_lines(report, text.count("\n") + 1) & _code_lines(text)
-        return {mapped for line in lines if (mapped := smap.to_candidate(smap.filename, line))}
+    def executable_lines(self) -> bool:
+        return self.executed_lines()
+
+    def coverage_lines(self, record: dict[str, Any], smap: SourceMap, text: str) -> LineCoverage:
+        rows = _block_rows(str((record.get("collected") or {}).get("blocks", "")))
+        last, code = text.count("\n") + 1, _code_lines(text)
+
+        def candidate(lines: set[int]) -> set[int]:
+            return {
+                mapped
+                for line in lines & code
+                if (mapped := smap.to_candidate(smap.filename, line))
+            }
+
+        ran = [(start, end) for start, end, count in rows if count]
+        return LineCoverage(
+            executed=candidate(_block_lines(ran, last)),
+            executable=candidate(_block_lines([(start, end) for start, end, _ in rows], last)),
+        )
 
     def compile_error(self, output: str, smap: SourceMap) -> ErrorInfo:
         found = _DIAGNOSTIC.search(output)
@@ -298,9 +315,9 @@ def _coverage_files(
 
 
 def _dump_file(package: str, counters: str) -> str:
-    """The function that writes ``start end`` (lines) of every block that ran to
-    ``$CRUCIBLE_GO_COVERAGE/blocks``. Imports are aliased: the file shares the candidate's
-    package, whose own names must not clash with them."""
+    """The function that writes ``start end ran`` (lines, and 1 or 0) of every block that
+    holds statements to ``$CRUCIBLE_GO_COVERAGE/blocks``. Imports are aliased: the file shares
+    the candidate's package, whose own names must not clash with them."""
     return f"""package {package}
 
 import (
@@ -315,28 +332,41 @@ func {_DUMP}() {{
 \t}}
 \tvar rows []byte
 \tfor block, count := range {counters}.Count {{
-\t\tif count != 0 {{
-\t\t\trows = cruciblestrconv.AppendUint(rows, uint64({counters}.Pos[3*block]), 10)
-\t\t\trows = append(rows, ' ')
-\t\t\trows = cruciblestrconv.AppendUint(rows, uint64({counters}.Pos[3*block+1]), 10)
-\t\t\trows = append(rows, '\\n')
+\t\tif {counters}.NumStmt[block] == 0 {{
+\t\t\tcontinue
 \t\t}}
+\t\tran := byte('0')
+\t\tif count != 0 {{
+\t\t\tran = '1'
+\t\t}}
+\t\trows = cruciblestrconv.AppendUint(rows, uint64({counters}.Pos[3*block]), 10)
+\t\trows = append(rows, ' ')
+\t\trows = cruciblestrconv.AppendUint(rows, uint64({counters}.Pos[3*block+1]), 10)
+\t\trows = append(rows, ' ', ran, '\\n')
 \t}}
 \t_ = crucibleos.WriteFile(directory+"/blocks", rows, 0o600)
 }}
 """
 
 
-def _block_lines(report: str, last: int) -> set[int]:
-    """Lines 1..``last`` spanned by the dump's ``start end`` rows. The program could write
-    anything there, so rows are parsed defensively, clamped to the file, and summed as a
-    difference array (linear however many rows a program forges)."""
-    edges = [0] * (last + 2)
+def _block_rows(report: str) -> list[tuple[int, int, int]]:
+    """The dump's ``start end ran`` rows. The program could write anything there, so rows are
+    parsed defensively (a malformed one is skipped)."""
+    rows: list[tuple[int, int, int]] = []
     for row in report.splitlines():
         try:
-            start, end = (int(value) for value in row.split())
+            start, end, ran = (int(value) for value in row.split())
         except ValueError:
             continue
+        rows.append((start, end, ran))
+    return rows
+
+
+def _block_lines(rows: list[tuple[int, int]], last: int) -> set[int]:
+    """Lines 1..``last`` spanned by ``(start, end)`` rows, clamped to the file and summed as a
+    difference array (linear however many rows a program forges)."""
+    edges = [0] * (last + 2)
+    for start, end in rows:
         start, end = max(start, 1), min(end, last)
         if start <= end:
             edges[start] += 1

@@ -20,7 +20,8 @@ candidate's class path, so the candidate's compile errors are unchanged) and ins
 classes compiled from the candidate's file, keeping the originals. Probes come from the
 launcher, so the test runs with no JaCoCo code; it writes them at JVM shutdown, and
 ``CrucibleCoverage report`` analyses them with JaCoCo in the run jail after the test, outside
-the test's limits. A line counts as executed when one of its instructions is covered. JaCoCo
+the test's limits. A line could have run when it holds instructions, and counts as executed
+when one of them is covered. JaCoCo
 places its probes at branches, exits and before each line with a method call, so the line an
 exception was raised on (unless by ``throw``) and the calls it unwound through do not count.
 """
@@ -41,6 +42,7 @@ from crucible.sandbox_service.engine.languages.base import (
     Paths,
     SourceMap,
 )
+from crucible.sandbox_service.engine.verdict import LineCoverage
 from crucible.sandbox_service.models import (
     AssertTest,
     ErrorInfo,
@@ -186,13 +188,24 @@ class Java(LanguageSpec):
             stdin = ""
         return Command(argv, self._env(paths), paths.work, post=post), stdin
 
-    def coverage_lines(self, record: dict[str, Any], smap: SourceMap, text: str) -> set[int]:
+    def executable_lines(self) -> bool:
+        return self.executed_lines()
+
+    def coverage_lines(self, record: dict[str, Any], smap: SourceMap, text: str) -> LineCoverage:
+        """``CrucibleCoverage report`` prints ``LINE RAN`` for every line holding
+        instructions (RAN: 1 when one of them was covered)."""
+        coverage = LineCoverage(executed=set())
         post = record.get("post") or [""]
-        return {
-            mapped
-            for line in str(post[0]).split()
-            if line.isdigit() and (mapped := smap.to_candidate(smap.filename, int(line)))
-        }
+        for row in str(post[0]).splitlines():
+            fields = row.split()
+            if len(fields) != 2 or not fields[0].isdigit():
+                continue
+            mapped = smap.to_candidate(smap.filename, int(fields[0]))
+            if mapped:
+                coverage.executable.add(mapped)
+                if fields[1] == "1":
+                    coverage.executed.add(mapped)
+        return coverage
 
     def compile_error(self, output: str, smap: SourceMap) -> ErrorInfo:
         found = _DIAGNOSTIC.search(output)

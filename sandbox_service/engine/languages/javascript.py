@@ -32,6 +32,7 @@ from crucible.sandbox_service.engine.languages.base import (
     Paths,
     SourceMap,
 )
+from crucible.sandbox_service.engine.verdict import LineCoverage
 from crucible.sandbox_service.models import (
     AssertTest,
     CallTest,
@@ -111,10 +112,13 @@ class JavaScript(LanguageSpec):
     def executed_lines(self) -> bool:
         return True
 
-    def coverage_lines(self, record: dict[str, Any], smap: SourceMap, text: str) -> set[int]:
+    def coverage_lines(self, record: dict[str, Any], smap: SourceMap, text: str) -> LineCoverage:
+        """Executed lines only: V8 counts ranges of characters, not statements, so it cannot
+        say which lines could have run (Capabilities.executable_lines is false)."""
         functions = v8_coverage.script_functions(record.get("collected") or {}, smap.filename)
         lines = v8_coverage.executed_lines(text, functions)
-        return {mapped for line in lines if (mapped := smap.to_candidate(smap.filename, line))}
+        mapped = {smap.to_candidate(smap.filename, line) for line in lines}
+        return LineCoverage(executed=mapped - {0})
 
     def compile_error(self, output: str, smap: SourceMap) -> ErrorInfo:
         for line in output.splitlines():

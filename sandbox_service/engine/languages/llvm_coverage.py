@@ -6,8 +6,8 @@ so also after a panic unwound out of ``main``; on a fatal signal the fault handl
 ``runtime/crucible_rt.c`` writes them) to ``LLVM_PROFILE_FILE`` in the run jail's scratch
 directory. Two trusted steps follow in the same jail: ``llvm-profdata merge`` indexes the raw
 counters, and ``llvm-cov export -format=lcov`` prints one ``DA:LINE,COUNT`` per line a coverage
-region spans, by llvm-cov's own line rule (the counts ``llvm-cov show`` prints). A line with a
-non-zero count executed, unless it is blank or only a comment.
+region spans, by llvm-cov's own line rule (the counts ``llvm-cov show`` prints). A listed line
+could have run and one with a non-zero count executed, unless it is blank or only a comment.
 
 The profile runtime and both tools must be of the LLVM major version the compiler was built
 with: the raw profile format changes between versions.
@@ -22,6 +22,7 @@ from pathlib import Path, PurePosixPath
 
 from crucible.sandbox_service.engine.languages import base
 from crucible.sandbox_service.engine.languages.base import SourceMap, holds_code
+from crucible.sandbox_service.engine.verdict import LineCoverage
 
 _RECORD = re.compile(r"^(?:SF:(?P<file>.*)|DA:(?P<line>\d+),(?P<count>\d+))$", re.M)
 
@@ -62,13 +63,13 @@ def post_steps(tools: Toolchain, work: str, binary: str) -> list[list[str]]:
     ]
 
 
-def executed_lines(report: str, smap: SourceMap, text: str) -> set[int]:
-    """Candidate lines with a non-zero count in an lcov report (a report cut short by the
-    output bound loses only its last, partial record). llvm-cov gives a line inside a region
-    the region's count, so blank and comment lines of ``text`` (the candidate's file) are left
-    out, as for JavaScript."""
+def line_coverage(report: str, smap: SourceMap, text: str) -> LineCoverage:
+    """Candidate lines listed in an lcov report (executable) and those with a non-zero count
+    (executed); a report cut short by the output bound loses only its last, partial record.
+    llvm-cov gives a line inside a region the region's count, so blank and comment lines of
+    ``text`` (the candidate's file) are left out, as for JavaScript."""
     lines = text.split("\n")
-    executed: set[int] = set()
+    coverage = LineCoverage(executed=set())
     source = ""
     for found in _RECORD.finditer(report):
         if found["file"] is not None:
@@ -76,7 +77,8 @@ def executed_lines(report: str, smap: SourceMap, text: str) -> set[int]:
             continue
         number = int(found["line"])
         mapped = smap.to_candidate(source, number)
-        ran = mapped and int(found["count"]) > 0 and number <= len(lines)
-        if ran and holds_code(lines[number - 1]):
-            executed.add(mapped)
-    return executed
+        if mapped and number <= len(lines) and holds_code(lines[number - 1]):
+            coverage.executable.add(mapped)
+            if int(found["count"]) > 0:
+                coverage.executed.add(mapped)
+    return coverage

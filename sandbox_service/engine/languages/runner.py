@@ -56,7 +56,11 @@ from crucible.sandbox_service.engine.languages.base import (
 )
 from crucible.sandbox_service.engine.languages.registry import all_languages
 from crucible.sandbox_service.engine.limits import OOM_SHARE, limit_exceeded
-from crucible.sandbox_service.engine.verdict import build_response, uniform_results
+from crucible.sandbox_service.engine.verdict import (
+    LineCoverage,
+    build_response,
+    uniform_results,
+)
 from crucible.sandbox_service.models import (
     CallTest,
     ErrorInfo,
@@ -143,7 +147,7 @@ class NativeRunner:
         smap = source_map(request, spec.candidate_file(request))
         coverage = request.collect_coverage and spec.executed_lines()
         names = [test.name for test in request.tests]
-        lines: set[int] | None = set() if coverage else None
+        lines: LineCoverage | None = LineCoverage(executed=set()) if coverage else None
         try:
             artifact, compile_error = await self._build(spec, request, smap, coverage)
             if artifact is None:
@@ -161,7 +165,7 @@ class NativeRunner:
         return build_response(
             request_id=request.request_id,
             tests=results,
-            executed_lines=lines,
+            coverage=lines,
             wall_time_ms=(time.monotonic() - started) * 1000.0,
             isolation=_ISOLATION.get(self._isolation, IsolationMode.NONE),
             limits=limits,
@@ -293,7 +297,7 @@ class NativeRunner:
         limits: ResolvedLimits,
         smap: SourceMap,
         artifact: Path,
-        lines: set[int] | None,
+        lines: LineCoverage | None,
     ) -> list[TestResult]:
         with self._work() as work:
             paths = self._paths(artifact, work)
@@ -320,7 +324,7 @@ class NativeRunner:
         limits: ResolvedLimits,
         smap: SourceMap,
         artifact: Path,
-        lines: set[int] | None,
+        lines: LineCoverage | None,
         runs: list[dict[str, Any]],
         work: str,
     ) -> list[TestResult]:
@@ -340,7 +344,9 @@ class NativeRunner:
             test = request.tests[index]
             results.append(self._interpret(spec, record, test, index, limits, smap))
             if lines is not None:
-                lines.update(spec.coverage_lines(record, smap, text))
+                covered = spec.coverage_lines(record, smap, text)
+                lines.executed.update(covered.executed)
+                lines.executable.update(covered.executable)
             return results[-1].status is Status.PASSED
 
         await self._supervise(jail, runs, decide, ask=request.stop_on_first_failure, work=work)

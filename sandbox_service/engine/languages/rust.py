@@ -41,6 +41,7 @@ from crucible.sandbox_service.engine.languages.base import (
     Paths,
     SourceMap,
 )
+from crucible.sandbox_service.engine.verdict import LineCoverage
 from crucible.sandbox_service.models import (
     AssertTest,
     ErrorInfo,
@@ -150,11 +151,14 @@ class Rust(LanguageSpec):
         command = Command([binary, *argv], env, paths.work, post=post)
         return faults.with_symboliser(command, binary), stdin
 
-    def coverage_lines(self, record: dict[str, Any], smap: SourceMap, text: str) -> set[int]:
+    def executable_lines(self) -> bool:
+        return self.executed_lines()
+
+    def coverage_lines(self, record: dict[str, Any], smap: SourceMap, text: str) -> LineCoverage:
         post = record.get("post") or []
         if len(post) < 3:
-            return set()
-        return llvm_coverage.executed_lines(str(post[1]), smap, text)
+            return LineCoverage(executed=set())
+        return llvm_coverage.line_coverage(str(post[1]), smap, text)
 
     def stderr_for_user(self, text: str) -> str:
         return faults.without_marker(text)

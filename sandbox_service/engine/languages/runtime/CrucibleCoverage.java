@@ -4,11 +4,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.TreeSet;
+import java.util.TreeMap;
 import java.util.stream.Stream;
 import org.jacoco.core.analysis.Analyzer;
 import org.jacoco.core.analysis.CoverageBuilder;
 import org.jacoco.core.analysis.IClassCoverage;
+import org.jacoco.core.analysis.ICounter;
 import org.jacoco.core.data.ExecutionData;
 import org.jacoco.core.data.ExecutionDataStore;
 import org.jacoco.core.instr.Instrumenter;
@@ -114,20 +115,22 @@ public final class CrucibleCoverage {
     private static void report(Path originals, Path probeFile, String source) throws IOException {
         CoverageBuilder builder = new CoverageBuilder();
         new Analyzer(probes(probeFile), builder).analyzeAll(originals.toFile());
-        TreeSet<Integer> executed = new TreeSet<>();
+        // line -> whether one of its instructions ran; lines without instructions are left out
+        TreeMap<Integer, Boolean> lines = new TreeMap<>();
         for (IClassCoverage type : builder.getClasses()) {
             if (!source.equals(type.getSourceFileName())) {
                 continue;
             }
             for (int line = type.getFirstLine(); line > 0 && line <= type.getLastLine(); line++) {
-                if (type.getLine(line).getInstructionCounter().getCoveredCount() > 0) {
-                    executed.add(line);
+                ICounter instructions = type.getLine(line).getInstructionCounter();
+                if (instructions.getTotalCount() > 0) {
+                    lines.merge(line, instructions.getCoveredCount() > 0, Boolean::logicalOr);
                 }
             }
         }
         StringBuilder out = new StringBuilder();
-        for (int line : executed) {
-            out.append(line).append('\n');
+        for (var line : lines.entrySet()) {
+            out.append(line.getKey()).append(line.getValue() ? " 1\n" : " 0\n");
         }
         System.out.print(out);
     }
