@@ -66,7 +66,8 @@ def eval_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Measure a model: unbiased pass@k, results by verdict status and error subtype, timing,
-    and pass@1 after each self-refine round."""
+    and pass@1 after each self-refine round. (To score samples generated elsewhere, use
+    crucible evaluate.)"""
     from crucible.evaluation.evaluate import EvalSettings, evaluate
     from crucible.kernel.config import ModelConfig
 

@@ -13,7 +13,7 @@ from importlib.metadata import entry_points
 
 import typer
 
-from crucible.cli import bench, check, evaluate, sandbox, train
+from crucible.cli import bench, check, evaluate, evaluate_samples, sandbox, train
 from crucible.cli.common import EXIT_CODES_HELP
 
 app = typer.Typer(
@@ -36,6 +36,7 @@ check.register(app)
 sandbox.register(app)
 train.register(app)
 evaluate.register(app)
+evaluate_samples.register(app)
 bench.register(app)
 
 COMMANDS_GROUP = "crucible.commands"

