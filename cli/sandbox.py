@@ -88,6 +88,16 @@ def serve_command(
             show_default=False,
         ),
     ] = None,
+    http_address: Annotated[
+        str | None,
+        typer.Option(
+            metavar="HOST:PORT",
+            help="Also serve HTTP here, e.g. 127.0.0.1:8080 (port 0 picks a free port): "
+            "POST /v1/execute (ExecuteRequest in the proto's JSON mapping) and GET /v1/ping, "
+            "on the same engine, queue, metrics and logs.",
+            show_default=False,
+        ),
+    ] = None,
     python_packages: Annotated[
         Path | None,
         typer.Option(
@@ -103,9 +113,9 @@ def serve_command(
     """Serve the sandbox over gRPC until SIGTERM or SIGINT.
 
     Serves crucible.sandbox.v1.SandboxService with gRPC health checking and reflection, prints
-    "listening on HOST:PORT" to stdout once bound (and "metrics on URL" with
-    --metrics-address), and logs one JSON line per request to stderr (request_id, method,
-    code, status, duration_ms).
+    "listening on HOST:PORT" to stdout once bound (then "metrics on URL" with
+    --metrics-address and "http on URL" with --http-address), and logs one JSON line per
+    request to stderr (request_id, method, code, status, duration_ms).
     """
     mode = resolve_isolation(isolation, insecure_no_sandbox)
     try:
@@ -120,6 +130,7 @@ def serve_command(
             max_concurrent_rpcs=max_concurrent_rpcs,
             max_connection_age_s=max_connection_age,
             metrics_address=metrics_address,
+            http_address=http_address,
         )
     except ValidationError as exc:
         fail(ExitCode.BAD_INPUT, describe_validation_error(exc))
@@ -130,6 +141,8 @@ def serve_command(
         typer.echo(f"listening on {running.address}")
         if running.metrics_endpoint is not None:
             typer.echo(f"metrics on {running.metrics_endpoint.url}")
+        if running.http_endpoint is not None:
+            typer.echo(f"http on {running.http_endpoint.url}")
 
     try:
         asyncio.run(serve(address, config, options, on_started=announce))

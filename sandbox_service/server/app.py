@@ -1,10 +1,12 @@
-"""Building, running and stopping the gRPC server; kept apart from the servicer so tests can host
+"""Building, running and stopping the gRPC server (and its HTTP front, ``server.http``, on the
+same engine); kept apart from the servicer so tests can host
 a server on any engine and ``serve`` stays a thin process entry point.
 
 Back-pressure is part of correctness (a sandbox that hangs under load is worse than one that says
 "busy"), so every queue is bounded: the engine's queue answers RESOURCE_EXHAUSTED through
 ``EngineBusy``, and gRPC's ``maximum_concurrent_rpcs`` answers RESOURCE_EXHAUSTED for RPCs beyond
-what the engine can hold plus a little headroom for health checks and listings.
+what the engine can hold plus a little headroom for health checks and listings (the HTTP front
+gets the same bound on its connections).
 """
 
 from __future__ import annotations
@@ -20,10 +22,16 @@ import grpc
 from grpc_health.v1 import health as grpc_health
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from crucible.sandbox.v1 import sandbox_pb2_grpc as pb_grpc
 from crucible.sandbox_service.engine import Engine, EngineConfig
+from crucible.sandbox_service.server.http import (
+    HttpContext,
+    HttpEndpoint,
+    build_app,
+    start_http_endpoint,
+)
 from crucible.sandbox_service.server.metrics import (
     MetricsEndpoint,
     ServerMetrics,
@@ -76,12 +84,18 @@ class ServerOptions(BaseModel):
         description="host:port of an HTTP endpoint serving Prometheus metrics (port 0 picks a "
         "free port); None serves none.",
     )
+    http_address: str | None = Field(
+        default=None,
+        description="host:port of the HTTP front (server.http: a JSON Execute); port 0 picks a "
+        "free port; None serves none. Its bodies are bounded by "
+        "max_message_bytes and its connections by max_concurrent_rpcs.",
+    )
 
-    @field_validator("metrics_address")
+    @field_validator("metrics_address", "http_address")
     @classmethod
-    def _host_port(cls, value: str | None) -> str | None:
+    def _host_port(cls, value: str | None, info: ValidationInfo) -> str | None:
         if value is not None:
-            split_host_port(value)
+            split_host_port(value, str(info.field_name))
         return value
 
 
@@ -95,15 +109,19 @@ class RunningServer:
     address: str
     metrics: ServerMetrics
     metrics_endpoint: MetricsEndpoint | None = None
+    http_endpoint: HttpEndpoint | None = None
 
     async def stop(self, grace_period_s: float) -> None:
         """Report NOT_SERVING (load balancers drain), end batch streams once their taken items
-        are answered, refuse new RPCs, let in-flight ones finish for ``grace_period_s``, then
-        cancel the rest (which kills their programs). The metrics endpoint stays up until
-        then, so the drain can be watched."""
+        are answered, refuse new RPCs and HTTP connections, let in-flight requests finish for
+        ``grace_period_s``, then cancel the rest (which kills their programs). The metrics
+        endpoint stays up until then, so the drain can be watched."""
         await self.health.enter_graceful_shutdown()
         self.servicer.drain()
-        await self.server.stop(grace_period_s)
+        fronts = [self.server.stop(grace_period_s)]
+        if self.http_endpoint is not None:
+            fronts.append(self.http_endpoint.stop(grace_period_s))
+        await asyncio.gather(*fronts)
         if self.metrics_endpoint is not None:
             await asyncio.to_thread(self.metrics_endpoint.stop)  # waits for its serving thread
 
@@ -112,13 +130,17 @@ async def start_server(
     engine: Engine, address: str, options: ServerOptions | None = None
 ) -> RunningServer:
     """Start serving ``engine`` on ``address`` (``host:port``, port 0 picking a free port, or
-    ``unix:PATH``), and metrics on ``options.metrics_address`` if set.
+    ``unix:PATH``), metrics on ``options.metrics_address`` and the HTTP front on
+    ``options.http_address`` if set.
 
     Raises RuntimeError when an address cannot be bound.
     """
     options = options or ServerOptions()
     metrics = ServerMetrics(engine)
     config = engine.config
+    max_concurrent = (
+        options.max_concurrent_rpcs or config.workers + config.max_queue + _HEADROOM_RPCS
+    )
     channel_options: list[tuple[str, int]] = [
         ("grpc.max_receive_message_length", options.max_message_bytes),
         ("grpc.max_send_message_length", options.max_message_bytes),
@@ -131,8 +153,7 @@ async def start_server(
         ]
     server = grpc.aio.server(
         options=channel_options,
-        maximum_concurrent_rpcs=options.max_concurrent_rpcs
-        or config.workers + config.max_queue + _HEADROOM_RPCS,
+        maximum_concurrent_rpcs=max_concurrent,
     )
     servicer = SandboxServicer(engine, options.batch_concurrency or config.workers, metrics)
     # generated code is untyped
@@ -149,9 +170,17 @@ async def start_server(
     endpoint = None
     if options.metrics_address is not None:
         endpoint = start_metrics_endpoint(metrics.registry, options.metrics_address)
+    http_endpoint = None
     try:
+        if options.http_address is not None:
+            context = HttpContext(engine, metrics, options.max_message_bytes)
+            http_endpoint = await start_http_endpoint(
+                build_app(context), options.http_address, max_concurrent
+            )
         await server.start()
     except BaseException:
+        if http_endpoint is not None:
+            await http_endpoint.stop(0)
         if endpoint is not None:
             endpoint.stop()
         raise
@@ -164,6 +193,7 @@ async def start_server(
         address=address,
         metrics=metrics,
         metrics_endpoint=endpoint,
+        http_endpoint=http_endpoint,
     )
 
 
@@ -185,7 +215,12 @@ async def serve(
         await engine.start()  # warm pooled workers before the first caller waits on them
         running = await start_server(engine, address, options)
         endpoint = running.metrics_endpoint
-        fields = {"address": running.address, "metrics_url": endpoint and endpoint.url}
+        http = running.http_endpoint
+        fields = {
+            "address": running.address,
+            "metrics_url": endpoint and endpoint.url,
+            "http_url": http and http.url,
+        }
         logger.info("serving", extra={"fields": fields})
         if on_started is not None:
             on_started(running)

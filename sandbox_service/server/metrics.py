@@ -127,11 +127,12 @@ class MetricsEndpoint:
         self.thread.join(timeout=5)
 
 
-def split_host_port(address: str) -> tuple[str, int]:
-    """``host:port`` (``[v6]:port`` for IPv6) -> (host, port); ValueError naming the problem."""
+def split_host_port(address: str, field: str) -> tuple[str, int]:
+    """``host:port`` (``[v6]:port`` for IPv6) -> (host, port); ValueError naming ``field`` and
+    the problem."""
     host, sep, port = address.rpartition(":")
     if not sep or not host or not port.isdigit() or int(port) > 65535:
-        raise ValueError(f"metrics_address {address!r} is not host:port with a port 0-65535")
+        raise ValueError(f"{field} {address!r} is not host:port with a port 0-65535")
     return host.strip("[]"), int(port)
 
 
@@ -140,7 +141,7 @@ def start_metrics_endpoint(registry: CollectorRegistry, address: str) -> Metrics
 
     Raises RuntimeError when the address cannot be bound.
     """
-    host, port = split_host_port(address)
+    host, port = split_host_port(address, "metrics_address")
     try:
         httpd, thread = start_http_server(port, addr=host, registry=registry)
     except OSError as exc:

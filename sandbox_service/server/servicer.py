@@ -1,5 +1,7 @@
-"""The gRPC servicer: validate with :mod:`sandbox_service.wire`, run on the engine, map failures
-to canonical status codes. No execution logic lives here.
+"""The gRPC servicer: each request goes through :func:`server.dispatch.answer` (validation, the
+engine, canonical status codes, metrics, logs); this module adds only what is gRPC's: aborting
+with a status, streaming a batch, telling a deadline from a cancellation. No execution logic
+lives here.
 
 Cancellation is the engine's contract ("cancelling the awaiting task kills the program"), so the
 servicer awaits the engine directly in the RPC's task: grpc.aio cancels that task when the client
@@ -9,32 +11,20 @@ cancels or its deadline passes, and the program dies with it.
 from __future__ import annotations
 
 import asyncio
-import logging
-import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from typing import Any, NoReturn
+from typing import NoReturn
 
 import grpc
 
 from crucible.sandbox.v1 import sandbox_pb2 as pb
 from crucible.sandbox.v1 import sandbox_pb2_grpc as pb_grpc
 from crucible.sandbox_service import wire
-from crucible.sandbox_service.engine import Engine, EngineBusy, RequestRejected
+from crucible.sandbox_service.engine import Engine
+from crucible.sandbox_service.server.dispatch import Failure, Outcome, answer
 from crucible.sandbox_service.server.metrics import ServerMetrics
-
-logger = logging.getLogger("crucible.sandbox.server")
 
 # A request cancelled this close to its deadline (seconds) is counted as past its deadline.
 _DEADLINE_SLACK_S = 0.1
-
-
-@dataclass(frozen=True)
-class _Failure:
-    """Why a request has no verdict, as a canonical status."""
-
-    code: grpc.StatusCode
-    message: str
 
 
 class SandboxServicer(pb_grpc.SandboxServiceServicer):
@@ -69,7 +59,7 @@ class SandboxServicer(pb_grpc.SandboxServiceServicer):
         self, request: pb.ExecuteRequest, context: grpc.aio.ServicerContext
     ) -> pb.ExecuteResponse:
         outcome = await self._run("Execute", request, context)
-        if isinstance(outcome, _Failure):
+        if isinstance(outcome, Failure):
             await _abort(context, outcome)
         return outcome
 
@@ -115,7 +105,7 @@ class SandboxServicer(pb_grpc.SandboxServiceServicer):
             await asyncio.gather(feeder, *running, return_exceptions=True)
         if self._draining.is_set():
             message = "the server is shutting down; send the unanswered items to another server"
-            await _abort(context, _Failure(grpc.StatusCode.UNAVAILABLE, message))
+            await _abort(context, Failure(grpc.StatusCode.UNAVAILABLE, message))
 
     async def _next_item(
         self, items: AsyncIterator[pb.ExecuteBatchRequest]
@@ -145,97 +135,34 @@ class SandboxServicer(pb_grpc.SandboxServiceServicer):
         request_id = item.request.request_id
         request = item.request if item.HasField("request") else None
         outcome = await self._run("ExecuteBatch", request, context)
-        if isinstance(outcome, _Failure):
+        if isinstance(outcome, Failure):
             error = pb.ItemError(code=outcome.code.name, message=outcome.message)
             return pb.ExecuteBatchResponse(request_id=request_id, error=error)
         return pb.ExecuteBatchResponse(request_id=request_id, response=outcome)
 
     async def _run(
         self, method: str, message: pb.ExecuteRequest | None, context: grpc.aio.ServicerContext
-    ) -> pb.ExecuteResponse | _Failure:
-        """Run one request (``None``: a batch item without one); log and count it however it
-        ends (cancellation included)."""
-        started = time.perf_counter()
-        outcome: pb.ExecuteResponse | _Failure | None = None
-        try:
-            if message is None:
-                outcome = _Failure(grpc.StatusCode.INVALID_ARGUMENT, "request is not set")
-            else:
-                outcome = await self._execute(message)
-            return outcome
-        finally:
-            duration_s = time.perf_counter() - started
-            code = _code(outcome, context)
-            status = (
-                pb.Verdict.Status.Name(outcome.status)
-                if isinstance(outcome, pb.ExecuteResponse)
-                else None
-            )
-            self._metrics.observe(method, code, status, duration_s)
-            _log_request(method, message or pb.ExecuteRequest(), outcome, code, duration_s, context)
-
-    async def _execute(self, message: pb.ExecuteRequest) -> pb.ExecuteResponse | _Failure:
-        try:
-            verdict = await self._engine.execute(wire.request_from_proto(message))
-        except (wire.InvalidRequest, RequestRejected) as exc:
-            return _Failure(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
-        except EngineBusy as exc:
-            return _Failure(
-                grpc.StatusCode.RESOURCE_EXHAUSTED,
-                str(exc) or "the execution queue is full; retry later",
-            )
-        except Exception:  # a bug: keep serving, tell the caller, keep the traceback in the log
-            logger.exception("engine failed", extra={"fields": {"request_id": message.request_id}})
-            return _Failure(grpc.StatusCode.INTERNAL, "the sandbox failed; see the server log")
-        return wire.response_to_proto(verdict)
+    ) -> Outcome:
+        return await answer(
+            self._engine,
+            self._metrics,
+            method,
+            message,
+            context.peer(),
+            lambda: _cancelled_code(context),
+        )
 
 
-async def _abort(context: grpc.aio.ServicerContext, failure: _Failure) -> NoReturn:
+async def _abort(context: grpc.aio.ServicerContext, failure: Failure) -> NoReturn:
     await context.abort(failure.code, failure.message)
     raise AssertionError("ServicerContext.abort returned instead of raising")
 
 
-def _code(outcome: pb.ExecuteResponse | _Failure | None, context: grpc.aio.ServicerContext) -> str:
-    """The canonical status code a request ended with."""
-    if isinstance(outcome, pb.ExecuteResponse):
-        return "OK"
-    if isinstance(outcome, _Failure):
-        name: str = outcome.code.name
-        return name
-    # No outcome: the task was cancelled, by the client, its deadline or the server's shutdown.
-    # When the client's deadline fires first, its cancellation arrives while the server's copy
-    # of the deadline (later by the request's transit time) has a few milliseconds left.
+def _cancelled_code(context: grpc.aio.ServicerContext) -> str:
+    """The code of a request whose task was cancelled: by the client, its deadline or the
+    server's shutdown. When the client's deadline fires first, its cancellation arrives while the
+    server's copy of the deadline (later by the request's transit time) has a few milliseconds
+    left."""
     remaining = context.time_remaining()
     expired = remaining is not None and remaining <= _DEADLINE_SLACK_S
     return "DEADLINE_EXCEEDED" if expired else "CANCELLED"
-
-
-def _log_request(
-    method: str,
-    message: pb.ExecuteRequest,
-    outcome: pb.ExecuteResponse | _Failure | None,
-    code: str,
-    duration_s: float,
-    context: grpc.aio.ServicerContext,
-) -> None:
-    fields: dict[str, Any] = {
-        "event": "request",
-        "method": method,
-        "request_id": message.request_id,
-        "language": message.language,
-        "test_count": len(message.tests),
-        "code": code,
-        "duration_ms": round(duration_s * 1000, 3),
-        "peer": context.peer(),
-    }
-    if isinstance(outcome, pb.ExecuteResponse):
-        fields["status"] = pb.Verdict.Status.Name(outcome.status)
-        fields["cpu_time_ms"] = outcome.cpu_time_ms
-        fields["wall_time_ms"] = outcome.wall_time_ms
-        if outcome.HasField("error"):
-            fields["error_type"] = outcome.error.type
-            if outcome.status == pb.Verdict.Status.SANDBOX_ERROR:  # ours to fix: say why
-                fields["error"] = outcome.error.message[:1000]
-    elif isinstance(outcome, _Failure):
-        fields["error"] = outcome.message
-    logger.info("request finished", extra={"fields": fields})

@@ -53,6 +53,7 @@ class LiveServer:
     process: subprocess.Popen[str]
     address: str
     metrics_url: str | None
+    http_url: str | None
     cgroup_parent: str
     marker: str
     tmpdir: Path
@@ -170,11 +171,11 @@ def remove_cgroup_parent(parent: str) -> None:
 
 @contextlib.contextmanager
 def live_server(
-    tmp_path: Path, *flags: str, workers: int = 2, metrics: bool = False
+    tmp_path: Path, *flags: str, workers: int = 2, metrics: bool = False, http: bool = False
 ) -> Iterator[LiveServer]:
     """Start ``crucible sandbox serve`` on 127.0.0.1 (pooled isolation unless ``flags`` say
-    otherwise) and yield it; on exit it is stopped (SIGTERM, then SIGKILL) and its cgroup
-    parent removed."""
+    otherwise; with metrics and the HTTP front if asked) and yield it; on exit it is stopped
+    (SIGTERM, then SIGKILL) and its cgroup parent removed."""
     marker = uuid.uuid4().hex[:12]
     parent = f"crucible/test-{marker}"
     tmpdir = tmp_path / "server-tmp"
@@ -186,6 +187,8 @@ def live_server(
         argv += ["--isolation", "pooled"]
     if metrics:
         argv += ["--metrics-address", "127.0.0.1:0"]
+    if http:
+        argv += ["--http-address", "127.0.0.1:0"]
     with log_path.open("w") as log:
         process = subprocess.Popen(
             [*argv, *flags], stdout=subprocess.PIPE, stderr=log, text=True, env=env
@@ -199,10 +202,16 @@ def live_server(
             second = process.stdout.readline()
             assert second.startswith("metrics on "), second
             metrics_url = second.removeprefix("metrics on ").strip()
+        http_url = None
+        if http:
+            line = process.stdout.readline()
+            assert line.startswith("http on "), line
+            http_url = line.removeprefix("http on ").strip()
         yield LiveServer(
             process=process,
             address=first.removeprefix("listening on ").strip(),
             metrics_url=metrics_url,
+            http_url=http_url,
             cgroup_parent=parent,
             marker=marker,
             tmpdir=tmpdir,
