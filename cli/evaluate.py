@@ -46,7 +46,10 @@ def print_eval_summary(title: str, summary: dict[str, Any], console: Console) ->
 def eval_command(
     model: Annotated[str, typer.Option(help="tiny, smollm2-135m, or a local model folder.")],
     dataset: Annotated[
-        str, typer.Option(help="humaneval, crucible-basic, or FORMAT:PATH (mbpp:, apps:, ...).")
+        str,
+        typer.Option(
+            help="humaneval, crucible-basic, crucible-steps, or FORMAT:PATH (mbpp:, apps:, ...)."
+        ),
     ] = "humaneval",
     split: Annotated[str | None, typer.Option(help="Split to evaluate (dataset default).")] = None,
     k: Annotated[str, typer.Option("--k", help="Comma-separated k of pass@k.")] = "1,10",

@@ -61,6 +61,12 @@ class Task(BaseModel):
         description="A full runnable reference program (prompt included for continuation "
         "tasks); None where the dataset ships no solution (some APPS and CodeContests problems)."
     )
+    references: list[str] = Field(
+        default=[],
+        description="Further full reference programs of other shapes than the canonical one "
+        "(same form: prompt included for continuation tasks), for methods that choose among "
+        "several correct solutions (e.g. CYCLE's BM25 target).",
+    )
     tests: Annotated[list[TestCase], Field(min_length=1)]
     difficulty: str | None = None
     starter_code: str = ""
@@ -78,11 +84,11 @@ class Task(BaseModel):
             # glued onto the prompt's last one and line numbers would shift.
             if not self.prompt.endswith("\n"):
                 raise ValueError(f"{self.task_id}: a continuation prompt must end with a newline")
-            if self.canonical_solution is not None and not self.canonical_solution.startswith(
-                self.prompt
-            ):
+            solutions = [self.canonical_solution, *self.references]
+            if any(s is not None and not s.startswith(self.prompt) for s in solutions):
                 raise ValueError(
-                    f"{self.task_id}: canonical_solution must start with the prompt it continues"
+                    f"{self.task_id}: canonical_solution and references must start with the "
+                    "prompt they continue"
                 )
         if self.examples:
             if len(self.examples) != len(self.tests):
@@ -115,6 +121,12 @@ class Task(BaseModel):
         if self.canonical_solution is None:
             return None
         return self.canonical_solution[len(self.prelude()) :]
+
+    @property
+    def reference_completions(self) -> list[str]:
+        """Every reference solution as a completion, the canonical one first."""
+        solutions = [self.canonical_solution, *self.references]
+        return [s[len(self.prelude()) :] for s in solutions if s is not None]
 
     def to_request(
         self,

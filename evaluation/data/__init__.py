@@ -1,1 +1,2 @@
-"""Data files shipped with the package (the crucible-basic suite and its generator)."""
+"""Data files shipped with the package (the crucible-basic and crucible-steps suites and
+their generators)."""

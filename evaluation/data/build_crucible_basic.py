@@ -25,8 +25,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from crucible.evaluation.data._render import (
+    assert_tests,
+    check_json,
+    instantiate,
+    prompt,
+    write,
+)
+from crucible.evaluation.data._render import render as render_tasks
 from crucible.evaluation.tasks import Example, Split, Task
-from crucible.sandbox_service.models import AssertTest, TestCase
 
 OUTPUT = Path(__file__).with_name("crucible_basic.jsonl")
 SOURCE = "crucible-basic"
@@ -472,28 +479,10 @@ def _product(xs: Sequence[int]) -> int:
     return result
 
 
-def _check_json(value: Any, where: str) -> None:
-    """Reject values a JSON round trip would change (tuples, sets, floats)."""
-    if isinstance(value, list):
-        for item in value:
-            _check_json(item, where)
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise ValueError(f"{where}: dict key {key!r} is not a string")
-            _check_json(item, where)
-    elif not (value is None or isinstance(value, bool | int | str)):
-        raise ValueError(f"{where}: {value!r} is not a list, dict, str, int, bool or None")
-
-
 def _split(index: int, count: int) -> Split:
     if count == 1:
         return "train"
     return "test" if index % 5 == min(2, count - 1) else "train"
-
-
-def _call(function: str, args: Sequence[Any]) -> str:
-    return f"{function}({', '.join(repr(arg) for arg in args)})"
 
 
 def _task(family: Family, index: int, variant: Mapping[str, Any]) -> Task:
@@ -503,63 +492,33 @@ def _task(family: Family, index: int, variant: Mapping[str, Any]) -> Task:
     examples = []
     for args in inputs:
         expected = reference(*args)
-        _check_json([list(args), expected], f"{family.name}/{function}")
+        check_json([list(args), expected], f"{family.name}/{function}")
         examples.append(Example(args=list(args), expected=expected))
     shown = examples[1]  # inputs list an edge case first, then a typical case
-    prompt = (
-        f"def {function}({family.signature}) -> {family.returns}:\n"
-        f'    """{family.doc.format(**variant)}\n\n'
-        f"    >>> {_call(function, shown.args)}\n"
-        f"    {shown.expected!r}\n"
-        f'    """\n'
-    )
+    text = prompt(function, family.signature, family.returns, family.doc.format(**variant), shown)
     body = textwrap.indent(family.body.format(**variant), "    ") + "\n"
-    tests = [
-        TestCase(
-            name=f"test_{number}",
-            body=AssertTest(
-                code=f"assert (_out := {_call(function, example.args)}) == "
-                f"{example.expected!r}, repr(_out)\n"
-            ),
-        )
-        for number, example in enumerate(examples)
-    ]
     return Task(
         task_id=f"{SOURCE}/{family.name}/{function}",
         source=SOURCE,
         split=_split(index, len(family.variants)),
-        prompt=prompt,
+        prompt=text,
         layout="prompt_plus_completion",
         entry_point=function,
-        canonical_solution=prompt + body,
-        tests=tests,
+        canonical_solution=text + body,
+        tests=assert_tests(function, examples),
         examples=examples,
     )
 
 
 def build() -> list[Task]:
     """Every task of the suite, in family order."""
-    tasks = [
-        _task(family, index, variant)
-        for family in FAMILIES
-        for index, variant in enumerate(family.variants)
-    ]
-    names = [str(task.entry_point) for task in tasks]
-    duplicates = sorted({name for name in names if names.count(name) > 1})
-    if duplicates:
-        raise ValueError(f"function names used twice: {duplicates}")
-    return tasks
+    return instantiate(FAMILIES, _task)
 
 
 def render() -> str:
     """The JSON-lines text of the suite, one task per line."""
-    return "".join(task.model_dump_json() + "\n" for task in build())
-
-
-def main() -> None:
-    OUTPUT.write_text(render(), encoding="utf-8")
-    print(f"wrote {len(build())} tasks to {OUTPUT}")
+    return render_tasks(build())
 
 
 if __name__ == "__main__":
-    main()
+    write(build(), OUTPUT)

@@ -12,15 +12,16 @@ from pathlib import Path
 
 from crucible.evaluation.datasets.apps import load_apps
 from crucible.evaluation.datasets.codecontests import load_codecontests
-from crucible.evaluation.datasets.crucible_basic import load_crucible_basic
 from crucible.evaluation.datasets.evalplus import load_evalplus
 from crucible.evaluation.datasets.humaneval import load_humaneval
 from crucible.evaluation.datasets.mbpp import load_mbpp, load_mbpp_sanitized
+from crucible.evaluation.datasets.packaged import load_crucible_basic, load_crucible_steps
 from crucible.evaluation.tasks import SPLITS, Split, Task
 
 BUILTIN: dict[str, Callable[[], list[Task]]] = {
     "humaneval": load_humaneval,
     "crucible-basic": load_crucible_basic,
+    "crucible-steps": load_crucible_steps,
 }
 FILE_FORMATS: dict[str, Callable[[Path, Split], list[Task]]] = {
     "mbpp": lambda path, _: load_mbpp(path),

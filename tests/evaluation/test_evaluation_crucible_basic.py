@@ -7,7 +7,7 @@ from collections import Counter, defaultdict
 import pytest
 
 from crucible.evaluation.data import build_crucible_basic
-from crucible.evaluation.datasets.crucible_basic import load_crucible_basic
+from crucible.evaluation.datasets.packaged import load_crucible_basic
 from crucible.evaluation.tasks import Task
 from crucible.sandbox_service.models import AssertTest
 
