@@ -8,9 +8,10 @@ Protocol, per seed:
    split's canonical solutions with ``configs/demo.yaml``'s warm start. Every method of that seed
    starts from these weights (CYCLE's Phase I *is* this warm start, so its ``phase1_epochs`` is 0).
 2. One budget: every run generates about ``--budget`` completions from the policy while training
-   (online methods: steps x prompts x samples, greedy baselines included; offline methods: the
-   training problems they sample from are cut to fit). The generated completions and tokens are
-   *measured* by the kernel's usage meter (:mod:`kernel.usage`) and reported, not assumed.
+   (online methods: (steps + pool rounds) x prompts x samples, greedy baselines included;
+   offline methods: the training problems they sample from are cut to fit). The generated
+   completions and tokens are *measured* by the kernel's usage meter (:mod:`kernel.usage`) and
+   reported, not assumed.
 3. One evaluation: the held-out split, the same sampling for every method (n, temperature), pass@1
    and pass@5, then two rounds of self-refinement from execution feedback (pass@1 after each; no
    early stop), so refinement is compared across methods and not only for CYCLE.
@@ -178,6 +179,13 @@ OFFLINE_COMPLETIONS_PER_PROBLEM: dict[str, Callable[[Any], int]] = {
 }
 
 
+# Generation rounds an online method runs before its first step (its pool), each costing a
+# step's completions, from its validated settings.
+PREFILL_ROUNDS: dict[str, Callable[[Any], int]] = {
+    "rltf": lambda s: int(s.prefill_rounds),
+}
+
+
 # ----------------------------------------------------------------------------- one seed
 
 
@@ -330,7 +338,8 @@ class Bench:
         else:
             greedy = 1 if method_class.needs_greedy_baseline else 0
             per_step = run.trainer.batch_prompts * (run.sampling.n + greedy)
-            steps = max(1, round(self.plan.budget / per_step))
+            pool = PREFILL_ROUNDS.get(run.method_name, lambda _: 0)(settings)
+            steps = max(1, round(self.plan.budget / per_step) - pool)
             fit = [
                 f"trainer.steps={steps}",
                 f"trainer.eval_every={max(1, math.ceil(steps / self.plan.curve_points))}",
@@ -390,6 +399,7 @@ class Bench:
             "learning_s": round(max(0.0, wall - used.generation_s - used.sandbox_s), 2),
             "train_wall_s": round(wall, 2),
             "statuses": used.statuses,
+            "activity": result.activity,
             "start": {k: start[k] for k in _SCORE_KEYS if k in start},
             "after": scores,
             "curve": curve,

@@ -157,6 +157,7 @@ def train_command(
     summary = {
         "method": run.method_name,
         "steps": result.steps,
+        "activity": result.activity,
         "before": before,
         "after": after,
         "output_dir": str(out),

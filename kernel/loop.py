@@ -33,7 +33,7 @@ from crucible.kernel.checkpoint import (
     save_checkpoint,
 )
 from crucible.kernel.distributed import Processes, mean_metrics
-from crucible.kernel.metrics import PLOT_FILE, MetricsLogger, plot_curves
+from crucible.kernel.metrics import PLOT_FILE, MetricsLogger, activity_summary, plot_curves
 from crucible.kernel.offline import fit_offline
 from crucible.kernel.plugin import Method, MethodContext, OfflineMethod, Problem, Query, Rollout
 from crucible.kernel.run_config import RunConfig
@@ -56,6 +56,8 @@ class TrainResult:
     output_dir: Path
     history: list[dict[str, Any]] = field(default_factory=list)
     plot: Path | None = None
+    activity: dict[str, float] = field(default_factory=dict)
+    """The method's ``activity_metrics``, each averaged over the run's steps."""
 
 
 def step_seed(seed: int, step: int) -> int:
@@ -267,6 +269,19 @@ class Trainer:
         if self.generator is not self.model:
             self.generator.load_state_dict(self.model.state_dict())
 
+    def _prefill(self) -> None:
+        """The method's prefill rounds (:meth:`Method.prefill_rounds`): sampled from the
+        starting model, executed and scored like steps, handed to the method, never learned
+        from here. Round r draws its problems and randomness from step number -(r + 1)."""
+        for index in range(self.method.prefill_rounds()):
+            seed = step_seed(self.config.trainer.seed, -(index + 1))
+            rng = random.Random(seed)
+            torch.manual_seed(seed)
+            queries = self.processes.shard(self.method.queries(self._draw_problems(rng)))
+            self.model.eval()
+            rollouts = self._rollouts(queries, seed, defaultdict(float))
+            self.method.prefill(rollouts, self.method.score(rollouts))
+
     def _train_step(self) -> dict[str, Any]:
         seed = step_seed(self.config.trainer.seed, self.step)
         rng = random.Random(seed)
@@ -395,6 +410,7 @@ class Trainer:
         resumed_at = self.resume() if resume else None
         if not resumed_at:
             self._save_reference()
+            self._prefill()
         main = self.processes.is_main
         logger = MetricsLogger(self.output_dir, resume_step=resumed_at) if main else None
         if logger is not None and resumed_at is None and initial_metrics:
@@ -439,4 +455,10 @@ class Trainer:
             if logger is not None:
                 logger.close()
         self.processes.wait()
-        return TrainResult(steps=self.step, output_dir=self.output_dir, history=history, plot=plot)
+        return TrainResult(
+            steps=self.step,
+            output_dir=self.output_dir,
+            history=history,
+            plot=plot,
+            activity=activity_summary(history, self.method.activity_metrics),
+        )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,21 @@ class MetricsLogger:
 
     def close(self) -> None:
         self._writer.close()
+
+
+def activity_summary(rows: list[dict[str, Any]], names: Sequence[str]) -> dict[str, float]:
+    """The mean over the run's step rows of each metric in ``names`` (a method's
+    ``activity_metrics``) that was logged at least once, for the run's summary.
+
+    >>> activity_summary([{"step": 0}, {"step": 1, "a": 1.0}, {"step": 2, "a": 0.0}], ["a", "b"])
+    {'a': 0.5}
+    """
+    summary = {}
+    for name in names:
+        values = [float(row[name]) for row in rows if name in row]
+        if values:
+            summary[name] = sum(values) / len(values)
+    return summary
 
 
 def plot_curves(rows: list[dict[str, Any]], path: Path, keys: list[str], title: str) -> Path:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from crucible.kernel.checkpoint import latest_checkpoint
-from crucible.kernel.metrics import PLOT_FILE, MetricsLogger, plot_curves
+from crucible.kernel.metrics import PLOT_FILE, MetricsLogger, activity_summary, plot_curves
 from crucible.kernel.plugin import OfflineMethod, OfflineRun
 
 if TYPE_CHECKING:
@@ -61,5 +61,9 @@ def fit_offline(
     finally:
         logger.close()
     return TrainResult(
-        steps=trainer.step, output_dir=trainer.output_dir, history=history, plot=plot
+        steps=trainer.step,
+        output_dir=trainer.output_dir,
+        history=history,
+        plot=plot,
+        activity=activity_summary(history, method.activity_metrics),
     )

@@ -15,7 +15,9 @@ the order a training step reads:
 6. :meth:`Method.observe` - update method state (curriculum stages, buffers) after the step.
 
 :meth:`Method.sampler_refresh_every` lets generation run on a copy of the policy that takes the
-learner's weights only every k steps (an online generator that runs ahead of learning).
+learner's weights only every k steps (an online generator that runs ahead of learning), and
+:meth:`Method.prefill_rounds` has the kernel fill the method's buffer from the starting model's
+samples before the first step (a pre-generated pool).
 
 An :class:`OfflineMethod` instead builds its training data once from the model's own samples and
 trains on it with its own trainer (DPO on preference pairs, supervised refinement data): the kernel
@@ -134,6 +136,9 @@ class Method(ABC):
     needs_greedy_baseline: ClassVar[bool] = False
     #: Keep a frozen copy of the starting model (for KL penalties).
     needs_reference_model: ClassVar[bool] = False
+    #: Metrics (logged every step) that show the method's defining mechanism acting; the run's
+    #: summary carries their mean over the run (:func:`kernel.metrics.activity_summary`).
+    activity_metrics: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, config: BaseModel, context: MethodContext) -> None:
         self.config = config
@@ -158,6 +163,16 @@ class Method(ABC):
         own. A method with a buffer records the fresh rollouts here and returns a batch drawn from
         the buffer instead (its rollouts and scores as scored when they were generated)."""
         return list(rollouts), list(scores)
+
+    def prefill_rounds(self) -> int:
+        """Generation rounds the kernel runs before the first training step of a new run, each
+        sampled, executed and scored like a step and handed to :meth:`prefill` instead of the
+        learner: an online method's pool of the starting model's samples, so that its first
+        learner batch already draws from more than one step's samples. 0 = none."""
+        return 0
+
+    def prefill(self, rollouts: Sequence[Rollout], scores: Sequence[Score]) -> None:  # noqa: B027 (optional hook)
+        """Receive one prefill round's scored rollouts (see :meth:`prefill_rounds`)."""
 
     def update_epochs(self) -> int:
         """Optimiser steps taken on each learner batch (PPO's epochs); 1 = one on-policy step.
@@ -242,6 +257,8 @@ def validate_plugin(plugin: object, origin: str) -> type[Method]:
         "queries",
         "score",
         "learner_batch",
+        "prefill_rounds",
+        "prefill",
         "update_epochs",
         "sampler_refresh_every",
         "loss",

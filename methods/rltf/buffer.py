@@ -2,13 +2,17 @@
 
 The authors' generator writes scored samples continuously; a memory pool keeps the newest 6,400
 (oldest evicted first), and every 50 learner steps the learner's dataset is refreshed from the
-pool; between refreshes the learner draws its batches from that fixed dataset. Here the kernel's
-step is the generator: each step's scored rollouts are pushed, the dataset (``snapshot``) is
-refreshed on schedule, and the learner batch is drawn from it without replacement.
+pool; between refreshes the learner iterates that fixed dataset like a data loader: shuffled,
+each entry drawn once per pass. Here the kernel's step is the generator: each step's scored
+rollouts are pushed, the dataset (``snapshot``) is refreshed on schedule, and the learner batch
+is the next entries of the current shuffled pass (a new pass starts when one is used up). The
+pool starts from the starting model's samples (the kernel's prefill rounds), so the first learner
+batch draws from more than one step's samples. ``draws`` counts how often each entry has been
+drawn: the reuse the ``buffer_reuse_mean`` metric reports.
 
-The whole buffer and the snapshot are the method's checkpointed state, as JSON-able records (a
-rollout's problem, prompt, prefix, sample, verdict and score), so a resumed run draws the same
-batches.
+The whole buffer, the snapshot, the pass and the draw counts are the method's checkpointed
+state, as JSON-able records (a rollout's problem, prompt, prefix, sample, verdict and score), so
+a resumed run draws the same batches.
 """
 
 from __future__ import annotations
@@ -74,7 +78,8 @@ def rollout_from_record(
 
 
 class OnlineBuffer:
-    """FIFO of scored rollouts plus the learner's dataset, a snapshot refreshed on demand."""
+    """FIFO of scored rollouts plus the learner's dataset, a snapshot refreshed on demand and
+    drawn from pass by pass."""
 
     def __init__(self, capacity: int) -> None:
         if capacity < 1:
@@ -82,6 +87,8 @@ class OnlineBuffer:
         self.capacity = capacity
         self.entries: deque[Entry] = deque(maxlen=capacity)
         self.snapshot: list[Entry] = []
+        self.pending: list[int] = []  # snapshot positions not drawn yet in this pass, last first
+        self.draws: dict[int, int] = {}  # entry id -> learner batches it was drawn into
         self.next_id = 0
 
     def __len__(self) -> int:
@@ -94,16 +101,35 @@ class OnlineBuffer:
             self.next_id += 1
 
     def refresh(self) -> None:
-        """The learner's dataset becomes the buffer's current content."""
+        """The learner's dataset becomes the buffer's current content; a new pass starts.
+        Draw counts are kept for the entries still present."""
         self.snapshot = list(self.entries)
+        self.pending = []
+        present = {entry_id for entry_id, _, _ in self.snapshot}
+        self.draws = {key: count for key, count in self.draws.items() if key in present}
 
-    def draw(self, count: int, rng: random.Random) -> tuple[list[Rollout], list[Score]]:
-        """``count`` entries of the snapshot without replacement (all of it when smaller), in
-        the order drawn."""
+    def draw(self, count: int, rng: random.Random) -> tuple[list[Rollout], list[Score], list[int]]:
+        """The next ``count`` entries of the current pass over the snapshot (all of it when
+        smaller), each at most once per batch; a used-up pass is followed by a new shuffled one
+        (without the entries already in this batch). Also returns how often each drawn entry
+        has now been drawn (1 = its first time)."""
         if not self.snapshot:
             raise ValueError("the learner's dataset is empty: refresh the buffer after a push")
-        picked = rng.sample(self.snapshot, min(count, len(self.snapshot)))
-        return [rollout for _, rollout, _ in picked], [score for _, _, score in picked]
+        picked: list[int] = []
+        while len(picked) < min(count, len(self.snapshot)):
+            if not self.pending:
+                taken = set(picked)
+                self.pending = [i for i in range(len(self.snapshot)) if i not in taken]
+                rng.shuffle(self.pending)
+            picked.append(self.pending.pop())
+        entries = [self.snapshot[i] for i in picked]
+        for entry_id, _, _ in entries:
+            self.draws[entry_id] = self.draws.get(entry_id, 0) + 1
+        return (
+            [rollout for _, rollout, _ in entries],
+            [score for _, _, score in entries],
+            [self.draws[entry_id] for entry_id, _, _ in entries],
+        )
 
     def ids(self) -> list[int]:
         """Entry ids, oldest first (for inspection and tests)."""
@@ -121,6 +147,8 @@ class OnlineBuffer:
             "next_id": self.next_id,
             "entries": [entry_id for entry_id, _, _ in self.entries],
             "snapshot": [entry_id for entry_id, _, _ in self.snapshot],
+            "pending": list(self.pending),
+            "draws": {str(key): count for key, count in self.draws.items()},
             "records": records,
             "problems": problems,
         }
@@ -133,4 +161,6 @@ class OnlineBuffer:
             rebuilt[int(key)] = (int(key), rollout, score)
         self.entries = deque((rebuilt[i] for i in state["entries"]), maxlen=self.capacity)
         self.snapshot = [rebuilt[i] for i in state["snapshot"]]
+        self.pending = [int(i) for i in state["pending"]]
+        self.draws = {int(key): int(count) for key, count in state["draws"].items()}
         self.next_id = int(state["next_id"])

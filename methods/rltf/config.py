@@ -55,6 +55,16 @@ class RLTFConfig(BaseModel):
         description="Learner steps between refreshes of the learner's dataset from the buffer "
         "(code: --update_freq 50).",
     )
+    pool_rounds: int | None = Field(
+        default=None,
+        ge=0,
+        description="Generation rounds (each like a step's: trainer.batch_prompts prompts x "
+        "sampling.n samples, plus greedy baselines) that fill the buffer from the starting "
+        "model before the first learner step, as the authors' pre-generated pool. None = "
+        "refresh_every - 1: with the first step's own samples the first learner dataset then "
+        "holds a whole refresh period's batches, so no sample is drawn twice before the first "
+        "refresh. 0 = no pool (the first learner dataset is one step's samples).",
+    )
     weight_reload_every: int = Field(
         default=50,
         ge=1,
@@ -69,3 +79,8 @@ class RLTFConfig(BaseModel):
         description="Samples drawn from the learner's dataset per step; None = as many as the "
         "step generated (sampling.n x trainer.batch_prompts).",
     )
+
+    @property
+    def prefill_rounds(self) -> int:
+        """``pool_rounds`` with its default resolved."""
+        return self.refresh_every - 1 if self.pool_rounds is None else self.pool_rounds

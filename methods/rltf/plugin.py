@@ -7,12 +7,19 @@ and a learner that alternates supervised and RL steps.
 - ``score``: R from the coarse or adaptive table, the greedy decode's R as baseline, the
   fine-grained span from the verdict, per-token returns r_t = R − 0.3 · m_t − R_greedy
   (:mod:`methods.rltf.feedback`) in ``Score.token_weights``.
+- ``prefill``: before the first step the kernel samples, executes and scores
+  ``pool_rounds`` rounds from the starting model; their sampled rollouts fill the buffer (the
+  authors' pre-generated pool).
 - ``learner_batch``: the step's sampled (non-greedy) rollouts enter the buffer; every
-  ``refresh_every`` steps the learner's dataset is refreshed from it; the batch is drawn from
-  that dataset (:mod:`methods.rltf.buffer`).
+  ``refresh_every`` steps the learner's dataset is refreshed from it; the batch is the next
+  entries of a shuffled pass over that dataset (:mod:`methods.rltf.buffer`).
 - ``loss``: even steps, supervised cross-entropy on the ground-truth solutions of the batch's
   problems (:mod:`kernel.sft`); odd steps, −mean_t r_t · log π(y_t) (:mod:`methods.rltf.loss`).
-- ``observe`` advances the step counter; counter and buffer are the checkpointed state.
+- ``observe`` advances the step counter and reports the mechanism's activity: the share of the
+  step's failing samples whose penalty fell on a LINE span (``line_penalty_fraction``) or on
+  every token (``global_penalty_fraction``), and how often the learner batch's samples have been
+  drawn (``buffer_reuse_mean``, 1 = each for the first time). Counter and buffer are the
+  checkpointed state.
 """
 
 from __future__ import annotations
@@ -28,8 +35,22 @@ from crucible.kernel.policy import completion_logprobs
 from crucible.kernel.sft import encode_pair, supervised_loss
 from crucible.methods.rltf.buffer import OnlineBuffer
 from crucible.methods.rltf.config import RLTFConfig
-from crucible.methods.rltf.feedback import penalty_span, program_reward, token_returns
+from crucible.methods.rltf.feedback import (
+    feedback_class,
+    penalty_span,
+    program_reward,
+    token_returns,
+)
 from crucible.methods.rltf.loss import token_weighted_loss
+from crucible.sandbox_service.models import Status, Subtype
+
+# Samples whose verdict is not a failure of the program: no feedback class to count.
+_NOT_FAILING = frozenset({Status.PASSED, Status.SANDBOX_ERROR})
+
+
+def _share(values: Sequence[object], wanted: object) -> float:
+    """The share of ``values`` equal to ``wanted`` (0 for none)."""
+    return sum(1 for value in values if value == wanted) / len(values) if values else 0.0
 
 
 def prompt_key(rollout: Rollout) -> tuple[str, str, str]:
@@ -44,6 +65,11 @@ class RLTF(Method):
     name: ClassVar[str] = "rltf"
     config_class: ClassVar[type[RLTFConfig]] = RLTFConfig
     needs_greedy_baseline: ClassVar[bool] = True
+    activity_metrics: ClassVar[tuple[str, ...]] = (
+        "line_penalty_fraction",
+        "global_penalty_fraction",
+        "buffer_reuse_mean",
+    )
 
     def __init__(self, config: RLTFConfig, context: MethodContext) -> None:
         if not isinstance(config, RLTFConfig):
@@ -52,6 +78,7 @@ class RLTF(Method):
         self.settings = config
         self.buffer = OnlineBuffer(config.buffer_capacity)
         self.steps_done = 0
+        self.batch_reuse: list[int] = []  # draw counts of the last learner batch
 
     @property
     def supervised_step(self) -> bool:
@@ -78,9 +105,11 @@ class RLTF(Method):
                     "the kernel's greedy sample of every prompt"
                 )
             sample = rollout.sample
+            fine = settings.fine_grained
+            kind = feedback_class(rollout.verdict) if fine else Subtype.IGNORE
             span = (
                 penalty_span(rollout.verdict, sample.offsets, sample.completion)
-                if settings.fine_grained
+                if fine
                 else [False] * len(sample.offsets)
             )
             scores.append(
@@ -90,6 +119,7 @@ class RLTF(Method):
                     token_weights=token_returns(
                         reward, baselines[key], span, settings.fine_grained_penalty
                     ),
+                    data={"feedback": kind.value if any(span) else Subtype.IGNORE.value},
                 )
             )
         return scores
@@ -97,13 +127,25 @@ class RLTF(Method):
     def learner_batch(
         self, rollouts: Sequence[Rollout], scores: Sequence[Score]
     ) -> tuple[list[Rollout], list[Score]]:
-        fresh = [(r, s) for r, s in zip(rollouts, scores, strict=True) if not r.greedy]
-        self.buffer.push([r for r, _ in fresh], [s for _, s in fresh])
+        fresh = self._push(rollouts, scores)
         if self.steps_done % self.settings.refresh_every == 0:
             self.buffer.refresh()
-        size = self.settings.learner_batch_size or len(fresh)
+        size = self.settings.learner_batch_size or fresh
         rng = random.Random(self.context.seed * 1_000_003 + self.steps_done)
-        return self.buffer.draw(size, rng)
+        drawn, drawn_scores, self.batch_reuse = self.buffer.draw(size, rng)
+        return drawn, drawn_scores
+
+    def prefill_rounds(self) -> int:
+        return self.settings.prefill_rounds
+
+    def prefill(self, rollouts: Sequence[Rollout], scores: Sequence[Score]) -> None:
+        self._push(rollouts, scores)
+
+    def _push(self, rollouts: Sequence[Rollout], scores: Sequence[Score]) -> int:
+        """Push the sampled (non-greedy) rollouts into the buffer; returns how many."""
+        fresh = [(r, s) for r, s in zip(rollouts, scores, strict=True) if not r.greedy]
+        self.buffer.push([r for r, _ in fresh], [s for _, s in fresh])
+        return len(fresh)
 
     def loss(self, rollouts: Sequence[Rollout], scores: Sequence[Score]) -> LossOutput:
         if self.supervised_step:
@@ -148,7 +190,15 @@ class RLTF(Method):
         sampled = [s for r, s in zip(rollouts, scores, strict=True) if not r.greedy]
         returns = [value for score in sampled for value in score.token_weights or []]
         advantages = [score.advantage or 0.0 for score in sampled]
+        failing = [
+            s.data.get("feedback")
+            for r, s in zip(rollouts, scores, strict=True)
+            if not r.greedy and r.verdict.status not in _NOT_FAILING
+        ]
         return {
+            "line_penalty_fraction": _share(failing, Subtype.LINE.value),
+            "global_penalty_fraction": _share(failing, Subtype.GLOBAL.value),
+            "buffer_reuse_mean": sum(self.batch_reuse) / max(1, len(self.batch_reuse)),
             "buffer_size": float(len(self.buffer)),
             "learner_dataset_size": float(len(self.buffer.snapshot)),
             "advantage_mean": sum(advantages) / max(1, len(advantages)),

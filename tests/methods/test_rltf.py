@@ -21,7 +21,7 @@ from crucible.evaluation.datasets import load_dataset
 from crucible.evaluation.problems import to_problems
 from crucible.kernel.loop import Trainer
 from crucible.kernel.models import load_model
-from crucible.kernel.plugin import MethodContext, Rollout, Score, validate_plugin
+from crucible.kernel.plugin import MethodContext, Problem, Rollout, Score, validate_plugin
 from crucible.kernel.registry import load_method
 from crucible.kernel.run_config import RunConfig, load_run_config, method_settings
 from crucible.kernel.sandbox import SandboxHandle
@@ -273,6 +273,58 @@ def test_score_subtracts_the_greedy_baseline_and_penalises_the_span(
     assert coarse[1].token_weights == pytest.approx([-0.3] * len(sample.offsets))
 
 
+def _rollout(tokenizer: Any, completion: str, verdict: ExecuteResponse, greedy: bool) -> Rollout:
+    """A rollout of ``completion`` (a continuation of ``def f(x):``) tokenised by the real
+    tokenizer, with the sandbox's verdict on it."""
+    from crucible.kernel.plugin import Query
+    from crucible.kernel.sampler import Sample
+
+    prompt = "def f(x):\n"
+    ids = tokenizer(completion, add_special_tokens=False)["input_ids"]
+    problem = Problem(
+        problem_id="f",
+        prompt=prompt,
+        tests=[TestCase(body=AssertTest(code="assert f(5) == 1"))],
+        program_prefix=prompt,
+    )
+    sample = Sample(
+        prompt=prompt,
+        completion=completion,
+        prompt_ids=tokenizer(prompt)["input_ids"],
+        completion_ids=ids,
+        logprobs=torch.zeros(len(ids)),
+        offsets=_offsets(tokenizer, completion),
+        finish_reason="stop",
+    )
+    return Rollout(Query(problem, prompt, prompt), sample, verdict, greedy=greedy)
+
+
+@pytest.mark.parametrize("name", ["name_error", "syntax_mid_program", "recursion", "unindent"])
+def test_the_penalty_falls_on_the_failing_lines_tokens_every_token_or_none(
+    name: str,
+    verdicts: dict[str, ExecuteResponse],
+    tiny: tuple[Any, Any],
+    context: MethodContext,
+) -> None:
+    """Through the plugin's score, on the sandbox's verdict of a real program: the 0.3 penalty
+    is what separates a token's return from R - R_greedy."""
+    completion, _, kind, line = PROGRAMS[name]
+    tokenizer = tiny[1]
+    sampled = _rollout(tokenizer, completion, verdicts[name], greedy=False)
+    greedy = _rollout(tokenizer, PROGRAMS["wrong_answer"][0], verdicts["wrong_answer"], True)
+    score, _ = RLTF(RLTFConfig(), context).score([sampled, greedy])
+    assert score.token_weights is not None and score.advantage is not None
+    penalties = [score.advantage - weight for weight in score.token_weights]
+    offsets = sampled.sample.offsets
+    if kind is Subtype.LINE:
+        expected = [0.3 if _touches_line(completion, o, line) else 0.0 for o in offsets]
+        assert 0 < expected.count(0.3) < len(expected)
+    else:
+        expected = [0.3 if kind is Subtype.GLOBAL else 0.0] * len(offsets)
+    assert penalties == pytest.approx(expected)
+    assert score.data["feedback"] == kind.value
+
+
 def test_a_sample_without_its_greedy_baseline_is_an_error(
     make_rollouts: MakeRollouts, context: MethodContext
 ) -> None:
@@ -303,11 +355,12 @@ def test_the_buffer_evicts_oldest_first_and_the_dataset_changes_only_on_refresh(
     assert buffer.ids() == [2, 3, 4]  # 0 and 1, the oldest, fell out
     assert len(buffer) == 3
     assert [entry_id for entry_id, _, _ in buffer.snapshot] == [0, 1]  # not refreshed yet
-    drawn, drawn_scores = buffer.draw(5, random.Random(0))
+    drawn, drawn_scores, reuse = buffer.draw(5, random.Random(0))
     assert sorted(s.advantage or 0.0 for s in drawn_scores) == [0.0, 1.0]
     assert {id(r) for r in drawn} == {id(rollouts[0]), id(rollouts[1])}
+    assert reuse == [1, 1]
     buffer.refresh()
-    _, drawn_scores = buffer.draw(2, random.Random(0))
+    _, drawn_scores, _ = buffer.draw(2, random.Random(0))
     assert len(drawn_scores) == 2 and {s.advantage for s in drawn_scores} <= {2.0, 3.0, 4.0}
     with pytest.raises(ValueError, match="capacity must be >= 1"):
         OnlineBuffer(0)
@@ -333,7 +386,27 @@ def test_the_buffer_round_trips_through_json(make_rollouts: MakeRollouts) -> Non
         assert a.sample.offsets == b.sample.offsets
         assert torch.equal(a.sample.logprobs, b.sample.logprobs)
         assert a_score == b_score
-    assert buffer.draw(3, random.Random(5))[1] == restored.draw(3, random.Random(5))[1]
+    assert buffer.draw(1, random.Random(5))[1:] == restored.draw(1, random.Random(5))[1:]
+    assert buffer.state_dict()["pending"] == restored.state_dict()["pending"] != []
+    assert buffer.draw(3, random.Random(6))[1:] == restored.draw(3, random.Random(6))[1:]
+
+
+def test_the_learner_iterates_its_dataset_in_passes_and_counts_each_draw(
+    make_rollouts: MakeRollouts,
+) -> None:
+    rollouts, scores = _scored(make_rollouts, 5)
+    buffer = OnlineBuffer(capacity=8)
+    buffer.push(rollouts, scores)
+    buffer.refresh()
+    rng = random.Random(0)
+    batches = [buffer.draw(2, rng) for _ in range(3)]
+    first_pass = [s.advantage for _, drawn, _ in batches[:2] for s in drawn]
+    assert len(set(first_pass)) == 4  # two batches of one pass share no entry
+    last = [s.advantage for s in batches[2][1]]
+    assert len(set(last)) == 2  # never one entry twice in a batch, across passes either
+    assert batches[0][2] == batches[1][2] == [1, 1]
+    # the fifth entry ends the first pass (drawn once); the other is from the second pass
+    assert sorted(batches[2][2]) == [1, 2]
 
 
 # ------------------------------------------------------------------------------------ losses
@@ -440,3 +513,38 @@ def test_two_steps_alternate_losses_and_a_resumed_run_gets_the_buffer_back(
     assert resumed.method.buffer.ids() == method.buffer.ids() == list(range(8, 24))
     assert [i for i, _, _ in resumed.method.buffer.snapshot] == list(range(8, 24))
     assert resumed.method.supervised_step
+
+
+@pytest.mark.slow  # ~10 s: SFT warm start, a prefilled pool, three steps in the jailed sandbox
+def test_the_first_learner_batch_draws_from_a_pool_and_no_sample_is_drawn_twice_in_a_period(
+    tmp_path: Path, sandbox: SandboxHandle
+) -> None:
+    """refresh_every 3, 2 prompts x 2 samples a step: the default pool (2 rounds of the starting
+    model) plus step 0's samples make the first learner dataset 12 samples, so the 3 learner
+    batches of the refresh period take each once. Without the pool every batch of the period
+    would come from step 0's 4 samples (each drawn 3 times)."""
+    config = _run_config(
+        tmp_path / "run",
+        "trainer.steps=3",
+        "trainer.batch_prompts=2",
+        "trainer.checkpoint_every=3",
+        "sampling.n=2",
+        "method.refresh_every=3",
+        "method.weight_reload_every=1",
+        "method.buffer_capacity=64",
+    )
+    trainer = _trainer(config, sandbox)
+    method = trainer.method
+    assert isinstance(method, RLTF) and method.prefill_rounds() == 2
+
+    result = trainer.train()
+
+    rows = [json.loads(line) for line in (tmp_path / "run/metrics.jsonl").read_text().splitlines()]
+    assert [row["buffer_size"] for row in rows] == [12.0, 16.0, 20.0]  # 8 pooled before step 1
+    assert [entry_id for entry_id, _, _ in method.buffer.snapshot] == list(range(12))
+    assert method.buffer.draws == dict.fromkeys(range(12), 1)
+    assert [row["buffer_reuse_mean"] for row in rows] == [1.0, 1.0, 1.0]
+    for row in rows:
+        assert 0.0 <= row["line_penalty_fraction"] + row["global_penalty_fraction"] <= 1.0
+    assert set(result.activity) == set(RLTF.activity_metrics)
+    assert result.activity["buffer_reuse_mean"] == 1.0
