@@ -140,6 +140,12 @@ class StdioTest(_Model):
 TestBody = Annotated[AssertTest | CallTest | StdioTest, Field(discriminator="kind")]
 
 
+class ProgramRun(StdioTest):
+    """The one run of a request without tests, as the engine executes it: a stdio test whose
+    output is returned, never compared (``expected_stdout`` is unused). Made by
+    :meth:`ExecuteRequest.with_run`, never sent: on the wire a run is a request without tests."""
+
+
 class TestCase(_Model):
     __test__ = False  # not a pytest test class
 
@@ -154,16 +160,42 @@ class TestCase(_Model):
         default = CheckerKind.WHITESPACE if self.body.kind == "stdio" else CheckerKind.EXACT
         return OutputChecker(kind=default)
 
+    def reported_checker(self) -> OutputChecker | None:
+        """The checker a result names: none for assert tests and runs, which compare nothing."""
+        if self.body.kind == "assert" or isinstance(self.body, ProgramRun):
+            return None
+        return self.resolved_checker()
+
 
 class ExecuteRequest(_Model):
     request_id: str = ""
     language: Annotated[str, Field(min_length=1)] = "python"
     source: Annotated[str, Field(max_length=MAX_SOURCE_BYTES)]
     prelude: Annotated[str, Field(max_length=MAX_SOURCE_BYTES)] = ""
-    tests: Annotated[list[TestCase], Field(min_length=1, max_length=MAX_TESTS)]
+    tests: Annotated[list[TestCase], Field(max_length=MAX_TESTS)]
     limits: Limits = Limits()
     collect_coverage: bool = False
     stop_on_first_failure: bool = False
+    stdin: Annotated[str, Field(max_length=MAX_TEST_BYTES)] = ""
+
+    @model_validator(mode="after")
+    def _stdin_only_for_a_run(self) -> ExecuteRequest:
+        if self.stdin and self.tests:
+            raise ValueError(
+                "stdin is the input of a run without tests; with tests, give each stdio test "
+                "its own tests[i].stdio_test.stdin"
+            )
+        return self
+
+    @property
+    def is_run(self) -> bool:
+        """A request without tests: the program runs once (``stdin`` in, output returned)."""
+        return not self.tests
+
+    def with_run(self) -> ExecuteRequest:
+        """The request as the engine executes a run: its one test is a :class:`ProgramRun`."""
+        run = TestCase(name="run", body=ProgramRun(stdin=self.stdin, expected_stdout=""))
+        return self.model_copy(update={"tests": [run]})
 
     @model_validator(mode="after")
     def _source_bytes(self) -> ExecuteRequest:
@@ -221,6 +253,7 @@ class ExecuteResponse(_Model):
     limits: ResolvedLimits
     runtime: str = ""
     executable_lines: list[int] = []
+    run: TestResult | None = None
 
     def to_json_dict(self) -> dict[str, Any]:
         """The verdict as plain JSON (snake_case names, enum values as strings)."""

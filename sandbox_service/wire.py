@@ -69,6 +69,7 @@ def request_from_proto(message: pb.ExecuteRequest) -> ExecuteRequest:
         "limits": _limit_fields(message.limits),
         "collect_coverage": message.collect_coverage,
         "stop_on_first_failure": message.stop_on_first_failure,
+        "stdin": message.stdin,
     }
     if message.language:  # "" is proto3's "unset": keep the model's default language
         fields["language"] = message.language
@@ -94,6 +95,7 @@ def request_to_proto(request: ExecuteRequest) -> pb.ExecuteRequest:
         ),
         collect_coverage=request.collect_coverage,
         stop_on_first_failure=request.stop_on_first_failure,
+        stdin=request.stdin,
     )
 
 
@@ -235,6 +237,8 @@ def response_to_proto(response: ExecuteResponse) -> pb.ExecuteResponse:
     )
     if response.error is not None:
         message.error.CopyFrom(_error_to_proto(response.error))
+    if response.run is not None:
+        message.run.CopyFrom(_test_result_to_proto(response.run))
     return message
 
 
@@ -247,7 +251,10 @@ def response_from_proto(message: pb.ExecuteResponse) -> ExecuteResponse:
             pass_ratio=message.pass_ratio,
             passed_count=message.passed_count,
             test_count=message.test_count,
-            tests=[_test_result_from_proto(result) for result in message.tests],
+            tests=[
+                _test_result_from_proto(result, f"tests[{result.index}]")
+                for result in message.tests
+            ],
             error=_error_from_proto(message.error) if message.HasField("error") else None,
             executed_lines=list(message.executed_lines),
             coverage_collected=message.coverage_collected,
@@ -265,6 +272,7 @@ def response_from_proto(message: pb.ExecuteResponse) -> ExecuteResponse:
             ),
             runtime=message.runtime,
             executable_lines=list(message.executable_lines),
+            run=_test_result_from_proto(message.run, "run") if message.HasField("run") else None,
         )
     except InvalidRequest as exc:  # raised by _enum_from_proto; here the server is at fault
         raise InvalidResponse(str(exc)) from None
@@ -295,8 +303,7 @@ def _test_result_to_proto(result: TestResult) -> pb.TestResult:
     return message
 
 
-def _test_result_from_proto(message: pb.TestResult) -> TestResult:
-    path = f"tests[{message.index}]"
+def _test_result_from_proto(message: pb.TestResult, path: str) -> TestResult:
     checker = None
     if message.HasField("checker") and message.checker.kind != pb.OutputChecker.KIND_UNSPECIFIED:
         checker = OutputChecker(

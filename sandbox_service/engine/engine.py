@@ -41,6 +41,7 @@ from crucible.sandbox_service.engine.python_statements import candidate_statemen
 from crucible.sandbox_service.engine.verdict import (
     LineCoverage,
     build_response,
+    run_response,
     uniform_results,
 )
 from crucible.sandbox_service.models import (
@@ -197,7 +198,9 @@ class Engine:
         """Run one request. Raises RequestRejected for requests that cannot run (unknown
         language, unparsable test code), EngineBusy when the queue is full; every other
         failure is reported inside the verdict (SANDBOX_ERROR). Cancelling the awaiting task
-        kills the program."""
+        kills the program. A request without tests runs the program once (``run_response``)."""
+        if request.is_run:
+            return run_response(await self.execute(request.with_run()))
         limits = self._check(request)
         native = self._native.runs(request.language)
         job: dict[str, Any] = {}

@@ -33,6 +33,7 @@ from crucible.sandbox_service.models import (
     ErrorInfo,
     ExecuteRequest,
     Language,
+    ProgramRun,
     ResolvedLimits,
     Status,
     StdioTest,
@@ -371,6 +372,8 @@ def _output_outcome(
             actual = str(child.get("value_json", "null"))
             matched = checkers.value_matches(actual, body.expected_json, checker)
         expected = body.expected_json
+    elif isinstance(body, ProgramRun):
+        return _Outcome(Status.PASSED)
     elif isinstance(body, StdioTest):
         actual = str(record.get("stdout", ""))
         expected = body.expected_stdout
@@ -427,8 +430,21 @@ def interpret_test(
         stderr_truncated=stderr_cut or record.get("stderr_total", 0) > len(stderr.encode()),
         actual=outcome.actual,
         expected=outcome.expected,
-        checker=test.resolved_checker() if test.body.kind != "assert" else None,
+        checker=test.reported_checker(),
         error=outcome.error,
-        exit_code=int(record.get("exit_code", 0)),
+        exit_code=_exit_code(record, child),
     )
     return result, lines
+
+
+def _exit_code(record: dict[str, Any], child: dict[str, Any] | None) -> int:
+    """The exit code the program would have ended with on its own. The harness's child always
+    exits 0 after reporting, so a non-zero code or a signal is the process's own; otherwise the
+    child's record says how the program ended: sys.exit(N) gives N, and an uncaught exception
+    1, as CPython ends a script."""
+    code = int(record.get("exit_code", 0))
+    if code != 0 or child is None:
+        return code
+    if "exit_code" in child:
+        return int(child["exit_code"])
+    return 1 if child.get("outcome") in {"exception", "assert_failed"} else 0

@@ -87,6 +87,24 @@ def build_response(
     )
 
 
+def run_response(response: ExecuteResponse) -> ExecuteResponse:
+    """The verdict on a request without tests, executed as its one :class:`ProgramRun`, in the
+    contract's shape: the run's result in ``run``, its status and error the program's, and the
+    test counts over no tests."""
+    (run,) = response.tests
+    return response.model_copy(
+        update={
+            "run": run,
+            "tests": [],
+            "status": run.status,
+            "error": run.error,
+            "test_count": 0,
+            "passed_count": 0,
+            "pass_ratio": 0.0,
+        }
+    )
+
+
 def uniform_results(
     count: int, status: Status, error: ErrorInfo | None, names: list[str]
 ) -> list[TestResult]:

@@ -68,6 +68,7 @@ from crucible.sandbox_service.models import (
     ExecuteResponse,
     IsolationMode,
     Language,
+    ProgramRun,
     ResolvedLimits,
     Status,
     StdioTest,
@@ -382,7 +383,7 @@ class NativeRunner:
             stderr_truncated=stderr_cut or record.get("stderr_total", 0) > len(raw_stderr.encode()),
             actual=actual,
             expected=expected,
-            checker=test.resolved_checker() if test.body.kind != "assert" else None,
+            checker=test.reported_checker(),
             error=error,
             exit_code=int(record.get("exit_code", 0)),
         )
@@ -408,6 +409,8 @@ class NativeRunner:
         if isinstance(body, StdioTest):
             if exit_code != 0:
                 return Status.RUNTIME_ERROR, _exit_error(exit_code, index, finished=True), "", ""
+            if isinstance(body, ProgramRun):
+                return Status.PASSED, None, "", ""
             actual = str(record.get("stdout", ""))
             if checkers.stdout_matches(actual, body.expected_stdout, checker):
                 return Status.PASSED, None, "", ""
