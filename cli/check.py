@@ -2,7 +2,8 @@
 
 Without ``--server`` the engine runs in this process (one request, then it is closed), with the
 same isolation as the server; with ``--server`` the request goes over gRPC. Either way the verdict
-is the same typed model, so the rendering and exit codes do not depend on where it ran.
+is the same typed model, so the rendering and exit codes do not depend on where it ran. The
+options and helpers that ``crucible run`` shares are defined here once.
 """
 
 from __future__ import annotations
@@ -14,12 +15,14 @@ from typing import Annotated
 
 import typer
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 from rich.console import Console
 
 from crucible.cli.common import (
     EXIT_CODES_HELP,
     ExitCode,
     InsecureOption,
+    Isolation,
     IsolationOption,
     fail,
     resolve_isolation,
@@ -40,10 +43,65 @@ from crucible.sandbox_service.models import (
 from crucible.sandbox_service.wire import describe_validation_error
 
 _MIB = 1 << 20
-_LIMIT_FLAGS = {"cpu_time_limit_ms": "--time-limit", "memory_limit_bytes": "--memory-limit"}
 
 # The in-process engine's defaults, quoted in --help (a server may have others).
 _DEFAULTS: ResolvedLimits = EngineConfig.model_fields["default_limits"].default
+# Each limit's flag, the flag's unit, and the unit's size in the contract's unit.
+_LIMIT_FLAGS = {
+    "cpu_time_limit_ms": ("--time-limit", "seconds", 1000),
+    "memory_limit_bytes": ("--memory-limit", "MiB", _MIB),
+}
+
+LanguageOption = Annotated[
+    str, typer.Option(help="Language, as `crucible sandbox languages` lists them.")
+]
+TimeLimitOption = Annotated[
+    float | None,
+    typer.Option(
+        metavar="S",
+        help="CPU time limit of each test, in seconds "
+        f"(default {_DEFAULTS.cpu_time_limit_ms / 1000:g}, or the server's).",
+    ),
+]
+MemoryLimitOption = Annotated[
+    int | None,
+    typer.Option(
+        metavar="MB",
+        help="Memory limit of each test, in MiB "
+        f"(default {_DEFAULTS.memory_limit_bytes // _MIB}, or the server's).",
+    ),
+]
+CoverageOption = Annotated[
+    bool,
+    typer.Option(
+        "--coverage", help="Report the program's executed lines (and those that did not run)."
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print the verdict as one JSON object.")]
+ServerOption = Annotated[
+    str | None,
+    typer.Option(metavar="ADDRESS", help="Run on this sandbox server instead of in-process."),
+]
+PreludeOption = Annotated[
+    Path | None,
+    typer.Option(
+        exists=True,
+        dir_okay=False,
+        readable=True,
+        metavar="FILE",
+        help="Code placed before the program (imports, a prompt); reported line numbers "
+        "stay the program's own.",
+    ),
+]
+PythonPackagesOption = Annotated[
+    Path | None,
+    typer.Option(
+        metavar="DIR",
+        help="A directory of Python packages the program may import, e.g. made with: pip "
+        "install --target DIR numpy (default: the standard library only).",
+        show_default=False,
+    ),
+]
 
 
 def register(app: typer.Typer) -> None:
@@ -69,46 +127,13 @@ def check(
             help="The tests, one JSON object per line (formats above).",
         ),
     ],
-    language: Annotated[
-        str, typer.Option(help="Language, as `crucible sandbox languages` lists them.")
-    ] = "python",
-    time_limit: Annotated[
-        float | None,
-        typer.Option(
-            metavar="S",
-            help="CPU time limit of each test, in seconds "
-            f"(default {_DEFAULTS.cpu_time_limit_ms / 1000:g}, or the server's).",
-        ),
-    ] = None,
-    memory_limit: Annotated[
-        int | None,
-        typer.Option(
-            metavar="MB",
-            help="Memory limit of each test, in MiB "
-            f"(default {_DEFAULTS.memory_limit_bytes // _MIB}, or the server's).",
-        ),
-    ] = None,
-    coverage: Annotated[
-        bool, typer.Option("--coverage", help="Report the program's executed lines.")
-    ] = False,
-    json_output: Annotated[
-        bool, typer.Option("--json", help="Print the verdict as one JSON object.")
-    ] = False,
-    server: Annotated[
-        str | None,
-        typer.Option(metavar="ADDRESS", help="Run on this sandbox server instead of in-process."),
-    ] = None,
-    prelude: Annotated[
-        Path | None,
-        typer.Option(
-            exists=True,
-            dir_okay=False,
-            readable=True,
-            metavar="FILE",
-            help="Code placed before the program (imports, a prompt); reported line numbers "
-            "stay the program's own.",
-        ),
-    ] = None,
+    language: LanguageOption = "python",
+    time_limit: TimeLimitOption = None,
+    memory_limit: MemoryLimitOption = None,
+    coverage: CoverageOption = False,
+    json_output: JsonOption = False,
+    server: ServerOption = None,
+    prelude: PreludeOption = None,
     stop_on_first_failure: Annotated[
         bool,
         typer.Option(
@@ -117,15 +142,7 @@ def check(
     ] = False,
     insecure_no_sandbox: InsecureOption = False,
     isolation: IsolationOption = None,
-    python_packages: Annotated[
-        Path | None,
-        typer.Option(
-            metavar="DIR",
-            help="A directory of Python packages the program may import, e.g. made with: pip "
-            "install --target DIR numpy (default: the standard library only).",
-            show_default=False,
-        ),
-    ] = None,
+    python_packages: PythonPackagesOption = None,
 ) -> None:
     """Run SOLUTION against the tests in TESTS.jsonl and print the verdict.
 
@@ -140,6 +157,35 @@ def check(
     Call and stdio tests may set "checker": "exact", "whitespace" or "float",
     or {"kind": "float", "abs_tol": 1e-6, "rel_tol": 1e-6}.
     """
+    engine = engine_config(server, isolation, insecure_no_sandbox, python_packages)
+    try:
+        test_cases = load_tests(tests)
+    except InvalidTestsFile as exc:
+        fail(ExitCode.BAD_INPUT, str(exc))
+    request = build_request(
+        source=read_text(solution),
+        prelude=read_text(prelude) if prelude is not None else "",
+        tests=test_cases,
+        language=language,
+        limits=limits_from_flags(time_limit, memory_limit),
+        collect_coverage=coverage,
+        stop_on_first_failure=stop_on_first_failure,
+    )
+    verdict = execute_or_exit(request, server, engine)
+    if json_output:
+        typer.echo(json.dumps(verdict.to_json_dict()))
+    else:
+        print_verdict(Console(), verdict)
+    raise typer.Exit(int(exit_code(verdict)))
+
+
+def engine_config(
+    server: str | None,
+    isolation: Isolation | None,
+    insecure_no_sandbox: bool,
+    python_packages: Path | None,
+) -> EngineConfig:
+    """The in-process engine the flags ask for; BAD_INPUT when they contradict ``--server``."""
     if server is not None and (
         isolation is not None or insecure_no_sandbox or python_packages is not None
     ):
@@ -151,28 +197,9 @@ def check(
     # with --server the isolation is the server's; "strict" is then only a placeholder
     mode = "strict" if server is not None else resolve_isolation(isolation, insecure_no_sandbox)
     try:
-        engine = EngineConfig(workers=1, isolation=mode, python_packages=python_packages)
+        return EngineConfig(workers=1, isolation=mode, python_packages=python_packages)
     except ValidationError as exc:
         fail(ExitCode.BAD_INPUT, describe_validation_error(exc))
-    try:
-        test_cases = load_tests(tests)
-    except InvalidTestsFile as exc:
-        fail(ExitCode.BAD_INPUT, str(exc))
-    request = build_request(
-        source=_read(solution),
-        prelude=_read(prelude) if prelude is not None else "",
-        tests=test_cases,
-        language=language,
-        limits=_limits(time_limit, memory_limit),
-        collect_coverage=coverage,
-        stop_on_first_failure=stop_on_first_failure,
-    )
-    verdict = _execute(request, server, engine)
-    if json_output:
-        typer.echo(json.dumps(verdict.to_json_dict()))
-    else:
-        print_verdict(Console(), verdict)
-    raise typer.Exit(int(exit_code(verdict)))
 
 
 def build_request(
@@ -227,7 +254,9 @@ async def _run_in_process(request: ExecuteRequest, config: EngineConfig) -> Exec
         await engine.close()
 
 
-def _execute(request: ExecuteRequest, server: str | None, engine: EngineConfig) -> ExecuteResponse:
+def execute_or_exit(
+    request: ExecuteRequest, server: str | None, engine: EngineConfig
+) -> ExecuteResponse:
     """:func:`run_request`, with its failures turned into exit codes."""
     try:
         return run_request(request, server, engine)
@@ -244,22 +273,32 @@ def _execute(request: ExecuteRequest, server: str | None, engine: EngineConfig) 
         )
 
 
-def _limits(time_limit_s: float | None, memory_limit_mib: int | None) -> Limits:
+def limits_from_flags(time_limit_s: float | None, memory_limit_mib: int | None) -> Limits:
+    """The limits of ``--time-limit S`` and ``--memory-limit MB``; BAD_INPUT naming the flag
+    and the bound it broke in the flag's own unit (not the contract's milliseconds and bytes)."""
+    given = {"cpu_time_limit_ms": time_limit_s, "memory_limit_bytes": memory_limit_mib}
     try:
         return Limits(
             cpu_time_limit_ms=None if time_limit_s is None else time_limit_s * 1000,
             memory_limit_bytes=None if memory_limit_mib is None else memory_limit_mib * _MIB,
         )
     except ValidationError as exc:
-        problems = [
-            f"{_LIMIT_FLAGS[str(detail['loc'][0])]}: {detail['msg']} "
-            f"({'milliseconds' if detail['loc'][0] == 'cpu_time_limit_ms' else 'bytes'})"
-            for detail in exc.errors()
-        ]
-        fail(ExitCode.BAD_INPUT, "; ".join(problems))
+        fail(ExitCode.BAD_INPUT, "; ".join(_limit_problem(d, given) for d in exc.errors()))
 
 
-def _read(path: Path) -> str:
+def _limit_problem(detail: ErrorDetails, given: dict[str, float | int | None]) -> str:
+    """``--time-limit must be greater than 0 seconds, got -1``, from the model's bound."""
+    field = str(detail["loc"][0])
+    flag, unit, scale = _LIMIT_FLAGS[field]
+    words = {"gt": "greater than", "ge": "at least", "lt": "less than", "le": "at most"}
+    for name, bound in detail.get("ctx", {}).items():
+        if name in words:
+            return f"{flag} must be {words[name]} {bound / scale:g} {unit}, got {given[field]:g}"
+    return f"{flag} ({unit}): {detail['msg']}, got {given[field]:g}"
+
+
+def read_text(path: Path) -> str:
+    """A UTF-8 file's text; BAD_INPUT naming the file when it cannot be read."""
     try:
         return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:

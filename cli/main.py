@@ -13,7 +13,7 @@ from importlib.metadata import entry_points
 
 import typer
 
-from crucible.cli import bench, check, evaluate, evaluate_samples, sandbox, train
+from crucible.cli import bench, check, evaluate, evaluate_samples, run, sandbox, train
 from crucible.cli.common import EXIT_CODES_HELP
 
 app = typer.Typer(
@@ -33,6 +33,7 @@ def _root() -> None:
 
 
 check.register(app)
+run.register(app)
 sandbox.register(app)
 train.register(app)
 evaluate.register(app)

@@ -33,7 +33,13 @@ def print_verdict(console: Console, verdict: ExecuteResponse) -> None:
     console.print(_summary(verdict))
     console.print(_tests_table(verdict.tests))
     if verdict.error is not None:
-        console.print(_error_panel(verdict.error, verdict.status))
+        console.print(error_panel(verdict.error, verdict.status))
+    print_coverage(console, verdict)
+
+
+def print_coverage(console: Console, verdict: ExecuteResponse) -> None:
+    """The executed lines, and those that did not run where the language knows them; nothing
+    when coverage was not collected."""
     if verdict.coverage_collected:
         console.print(f"[bold]executed lines:[/] {compress_lines(verdict.executed_lines) or '-'}")
         if verdict.executable_lines:
@@ -116,7 +122,7 @@ def detail_of(result: TestResult) -> str:
     return text if len(text) <= _DETAIL_CHARS else text[: _DETAIL_CHARS - 1] + "…"
 
 
-def _error_panel(error: ErrorInfo, status: Status) -> Panel:
+def error_panel(error: ErrorInfo, status: Status) -> Panel:
     where = [f"subtype {error.subtype.value}"]
     if error.line:
         where.append(f"line {error.line}")

@@ -179,8 +179,10 @@ def test_missing_files_are_usage_errors(files: Any, tmp_path: Path, missing: str
         (["--server", "127.0.0.1:1", "--isolation", "pooled"], "a server (--server) uses its own"),
         (["--server", "127.0.0.1:1", "--python-packages", "."], "a server (--server) uses its own"),
         (["--python-packages", "/no/such/dir"], "/no/such/dir is not a directory"),
-        (["--time-limit", "-1"], "--time-limit: Input should be greater than 0"),
-        (["--memory-limit", "1"], "--memory-limit: Input should be greater than or equal to"),
+        # limit errors speak in the flag's unit, not the contract's milliseconds and bytes
+        (["--time-limit", "-1"], "--time-limit must be greater than 0 seconds, got -1"),
+        (["--time-limit", "601"], "--time-limit must be at most 600 seconds, got 601"),
+        (["--memory-limit", "1"], "--memory-limit must be at least 16 MiB, got 1"),
     ],
 )
 def test_contradictory_or_out_of_range_flags(files: Any, flags: list[str], problem: str) -> None:

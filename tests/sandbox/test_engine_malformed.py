@@ -32,7 +32,11 @@ PASS = TestCase(body=AssertTest(code="pass"))
 @pytest.mark.parametrize(
     ("build", "field", "words"),
     [
-        (lambda: ExecuteRequest(source="x = 1", tests=[]), "tests", "at least 1 item"),
+        (
+            lambda: ExecuteRequest(source="x = 1", tests=[PASS], stdin="1"),
+            "",
+            "stdin is the input of a run without tests",
+        ),
         (lambda: ExecuteRequest(source="x", language="", tests=[PASS]), "language", "at least"),
         (
             lambda: ExecuteRequest(source="#" * (MAX_SOURCE_BYTES + 1), tests=[PASS]),

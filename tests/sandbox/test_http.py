@@ -107,7 +107,10 @@ def test_execute_accepts_the_camel_case_names_of_the_mapping(
         (b'{"source": ', "the request body is not JSON: Expecting value at line 1 column 12"),
         (b"\xff\xfe", "the request body is not UTF-8"),
         (b'{"sourcecode": "x"}', 'has no field named "sourcecode"'),
-        (b'{"source": "x", "tests": []}', "tests: List should have at least 1 item"),
+        (
+            b'{"source": "x", "stdin": "1", "tests": [{"assertTest": {"code": "1"}}]}',
+            "stdin is the input of a run without tests",
+        ),
     ],
 )
 def test_malformed_requests_are_400_naming_the_problem(

@@ -185,8 +185,28 @@ def test_test_without_a_body_is_rejected() -> None:
     assert _invalid(message).startswith("tests[0] has no body")
 
 
-def test_no_tests_is_rejected() -> None:
-    assert _invalid(pb.ExecuteRequest(source="x")).startswith("tests: List should have at least")
+def test_no_tests_is_a_run_with_its_stdin() -> None:
+    request = wire.request_from_proto(pb.ExecuteRequest(source="x", stdin="1 2\n"))
+    assert request.is_run and request.stdin == "1 2\n"
+    parsed = pb.ExecuteRequest.FromString(wire.request_to_proto(request).SerializeToString())
+    assert parsed.stdin == "1 2\n" and not parsed.tests
+
+
+def test_stdin_with_tests_is_rejected() -> None:
+    message = _call_request(function_name="f", expected_json="1")
+    message.stdin = "1\n"
+    assert _invalid(message).startswith("stdin is the input of a run without tests")
+
+
+def test_a_run_round_trips_in_its_own_field() -> None:
+    run = FULL_RESPONSE.tests[1]
+    verdict = FULL_RESPONSE.model_copy(
+        update={"tests": [], "test_count": 0, "passed_count": 0, "pass_ratio": 0.0, "run": run}
+    )
+    message = pb.ExecuteResponse.FromString(wire.response_to_proto(verdict).SerializeToString())
+    assert message.HasField("run") and not message.tests
+    assert wire.response_from_proto(message) == verdict
+    assert not wire.response_to_proto(FULL_RESPONSE).HasField("run")
 
 
 def test_out_of_range_limits_name_the_limit() -> None:
