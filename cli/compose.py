@@ -77,4 +77,5 @@ def warm_start(
         lr=run.warm_start.lr,
         batch_size=run.warm_start.batch_size,
         seed=run.trainer.seed,
+        progress=not console.quiet,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -121,6 +122,9 @@ def train_command(
     eval_tasks = load_tasks(run.data.dataset, run.data.eval_split, run.data.max_eval_tasks)
     model, tokenizer = load_policy(run.model)
     eval_settings = _eval_settings(run)
+    # bars for the before and after evaluations; none for the held-out ones inside the
+    # training bar
+    shown = dataclasses.replace(eval_settings, progress=True)
     out.mkdir(parents=True, exist_ok=True)
     with open_sandbox(run.sandbox.addresses, run.sandbox.workers, run.sandbox.isolation) as sandbox:
         before: dict[str, Any] = {}
@@ -130,7 +134,7 @@ def train_command(
             warm_start(run, model, tokenizer, split, console)
             console.print("evaluating the starting model")
             if processes.is_main:
-                before = evaluate(model, tokenizer, eval_tasks, sandbox, eval_settings).summary()
+                before = evaluate(model, tokenizer, eval_tasks, sandbox, shown).summary()
                 (out / BEFORE_FILE).write_text(json.dumps(before, indent=2))
             processes.wait()
 
@@ -153,7 +157,7 @@ def train_command(
         if not processes.is_main:
             return
         console.print("evaluating the trained model")
-        after = evaluate(model, tokenizer, eval_tasks, sandbox, eval_settings).summary()
+        after = evaluate(model, tokenizer, eval_tasks, sandbox, shown).summary()
     summary = {
         "method": run.method_name,
         "steps": result.steps,

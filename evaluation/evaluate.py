@@ -21,6 +21,7 @@ from crucible.evaluation.passk import estimate_pass_at_k
 from crucible.evaluation.refine import refine_prompt
 from crucible.evaluation.tasks import Task
 from crucible.kernel.config import SamplingConfig
+from crucible.kernel.progress import progress_bar
 from crucible.kernel.sampler import Sampler, format_prompt
 from crucible.kernel.sandbox import SandboxHandle
 from crucible.sandbox_service.models import ExecuteResponse, Limits, Status
@@ -45,6 +46,7 @@ class EvalSettings:
     refine_early_stop: bool = True
     cpu_time_limit_ms: float = 4000.0
     memory_limit_mb: int = 512
+    progress: bool = False  # bars on stderr for generation and execution (minutes on a CPU)
 
 
 @dataclass
@@ -98,7 +100,8 @@ def _execute(
         task.to_request(completion, request_id=f"{task.task_id}/{index}", limits=limits)
         for index, (task, completion) in enumerate(zip(tasks, completions, strict=True))
     ]
-    return sandbox.execute(requests)
+    with progress_bar("executing", len(requests), enabled=settings.progress) as bar:
+        return sandbox.execute(requests, on_verdict=bar.advance)
 
 
 def evaluate(
@@ -115,7 +118,9 @@ def evaluate(
     sampler = _sampler(model, tokenizer, settings, settings.temperature)
     began = time.perf_counter()
     prompts = [format_prompt(tokenizer, task.prompt, settings.chat) for task in tasks]
-    samples = sampler.sample(prompts, n=n, greedy=greedy, seed=settings.seed)
+    samples = sampler.sample(
+        prompts, n=n, greedy=greedy, seed=settings.seed, progress=settings.progress
+    )
     generation_s = time.perf_counter() - began
     flat_tasks = [task for task in tasks for _ in range(n)]
     flat_completions = [s.completion for group in samples for s in group]
@@ -147,7 +152,9 @@ def evaluate(
             for i in failing
         ]
         began = time.perf_counter()
-        refined = refiner.sample(refine_prompts, n=1, seed=settings.seed + 1 + round_index)
+        refined = refiner.sample(
+            refine_prompts, n=1, seed=settings.seed + 1 + round_index, progress=settings.progress
+        )
         generation_s += time.perf_counter() - began
         began = time.perf_counter()
         new_verdicts = _execute(

@@ -23,8 +23,6 @@ from typing import Any
 
 import torch
 from pydantic import BaseModel
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from crucible.kernel.checkpoint import (
     TrainingState,
@@ -36,6 +34,7 @@ from crucible.kernel.distributed import Processes, mean_metrics
 from crucible.kernel.metrics import PLOT_FILE, MetricsLogger, activity_summary, plot_curves
 from crucible.kernel.offline import fit_offline
 from crucible.kernel.plugin import Method, MethodContext, OfflineMethod, Problem, Query, Rollout
+from crucible.kernel.progress import progress_bar
 from crucible.kernel.run_config import RunConfig
 from crucible.kernel.sampler import Sample, Sampler, format_prompt
 from crucible.kernel.sandbox import SandboxHandle
@@ -415,20 +414,13 @@ class Trainer:
         logger = MetricsLogger(self.output_dir, resume_step=resumed_at) if main else None
         if logger is not None and resumed_at is None and initial_metrics:
             logger.log(0, initial_metrics)
-        progress = Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            TextColumn("{task.completed}/{task.total}"),
-            TextColumn("{task.fields[stats]}"),
-            TimeElapsedColumn(),
-            console=Console(stderr=True),
-            disable=not (self.show_progress and main),
-        )
         try:
-            with progress:
-                bar = progress.add_task(
-                    self.method.name, total=trainer.steps, completed=self.step, stats=""
-                )
+            with progress_bar(
+                self.method.name,
+                trainer.steps,
+                enabled=self.show_progress and main,
+                completed=self.step,
+            ) as bar:
                 while self.step < trainer.steps:
                     metrics = mean_metrics(self.processes.gather(self._train_step()))
                     self.step += 1
@@ -439,11 +431,7 @@ class Trainer:
                         self.step % trainer.checkpoint_every == 0 or self.step == trainer.steps
                     ):
                         self._checkpoint()
-                    progress.update(
-                        bar,
-                        completed=self.step,
-                        stats=_progress_stats(metrics),
-                    )
+                    bar.update(completed=self.step, note=_progress_stats(metrics))
             history: list[dict[str, Any]] = []
             plot = None
             if logger is not None:

@@ -25,15 +25,18 @@ class Bar:
         self._progress = progress
         self._task = progress.add_task("", total=total, completed=completed, note="")
 
-    def advance(self, amount: int = 1) -> None:
-        self._progress.advance(self._task, amount)
+    def advance(self, amount: int = 1, *, note: str | None = None) -> None:
+        """Count ``amount`` more units done; ``note`` replaces the text after the bar."""
+        self.update(advance=amount, note=note)
 
-    def update(self, *, completed: int | None = None, note: str | None = None) -> None:
-        """Set the finished count and the text shown after the bar (e.g. the latest loss)."""
+    def update(
+        self, *, completed: int | None = None, advance: int | None = None, note: str | None = None
+    ) -> None:
+        """Set the done count (or add to it) and the text shown after the bar (e.g. a loss)."""
         if note is None:
-            self._progress.update(self._task, completed=completed)
+            self._progress.update(self._task, completed=completed, advance=advance)
         else:
-            self._progress.update(self._task, completed=completed, note=note)
+            self._progress.update(self._task, completed=completed, advance=advance, note=note)
 
 
 @contextmanager

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 import torch
 
 from crucible.kernel.config import SamplingConfig
+from crucible.kernel.progress import progress_bar
 from crucible.kernel.token_text import TokenBytes, decode_with_offsets
 from crucible.kernel.usage import METER
 
@@ -128,13 +129,15 @@ class Sampler:
         n: int | None = None,
         greedy: bool = False,
         seed: int | None = None,
+        progress: bool = False,
     ) -> list[list[Sample]]:
         """``n`` completions (default ``cfg.n``) for each prompt: ``result[i][j]`` is the j-th
         completion of ``prompts[i]``.
 
         Prompts are encoded verbatim (no special tokens added: see :func:`format_prompt`).
         ``greedy=True`` decodes the argmax once per prompt and repeats that sample ``n`` times
-        (the same object), the baseline RLTF and CodeRL subtract.
+        (the same object), the baseline RLTF and CodeRL subtract. ``progress`` shows a bar of
+        generated samples on stderr.
         """
         count = self.cfg.n if n is None else n
         if count < 1:
@@ -151,11 +154,13 @@ class Sampler:
         was_training = self.model.training
         self.model.eval()
         try:
-            for begin in range(0, len(rows), self.cfg.batch_size):
-                chunk = rows[begin : begin + self.cfg.batch_size]
-                decoded = self._decode([encoded[i] for i in chunk], generator, greedy, device)
-                for i, (ids, logprobs, reason) in zip(chunk, decoded, strict=True):
-                    samples.append(self._finish(prompts[i], encoded[i], ids, logprobs, reason))
+            with progress_bar("generating", len(rows), enabled=progress) as bar:
+                for begin in range(0, len(rows), self.cfg.batch_size):
+                    chunk = rows[begin : begin + self.cfg.batch_size]
+                    decoded = self._decode([encoded[i] for i in chunk], generator, greedy, device)
+                    for i, (ids, logprobs, reason) in zip(chunk, decoded, strict=True):
+                        samples.append(self._finish(prompts[i], encoded[i], ids, logprobs, reason))
+                    bar.advance(len(chunk))
         finally:
             self.model.train(was_training)
         METER.generated(

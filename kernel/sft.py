@@ -13,6 +13,8 @@ from typing import Any
 
 import torch
 
+from crucible.kernel.progress import progress_bar
+
 IGNORE_INDEX = -100
 
 
@@ -66,12 +68,14 @@ def fine_tune(
     seed: int = 0,
     weight_decay: float = 0.0,
     attention_mask: Callable[[int, list[int]], list[int]] | None = None,
+    progress: bool = False,
 ) -> list[float]:
     """Train on (prompt, target) pairs for ``epochs``; returns the mean loss of each epoch.
 
     ``attention_mask(i, ids)``, when given, is called each time pair ``i`` (token ids ``ids``)
     enters a batch and returns its attention mask, so a mask can be drawn afresh every epoch
-    (CYCLE's past-generation masking); by default every token is attended."""
+    (CYCLE's past-generation masking); by default every token is attended. ``progress`` shows
+    a bar of batches with the latest loss on stderr (a warm start runs for minutes)."""
     if not pairs:
         raise ValueError("no (prompt, target) pairs to fine-tune on")
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
@@ -80,22 +84,25 @@ def fine_tune(
     rng = random.Random(seed)
     history = []
     model.train()
-    for _ in range(epochs):
-        order = list(range(len(encoded)))
-        rng.shuffle(order)
-        losses = []
-        for start in range(0, len(order), batch_size):
-            indices = order[start : start + batch_size]
-            batch = [encoded[i] for i in indices]
-            masks = None
-            if attention_mask is not None:
-                masks = [attention_mask(i, encoded[i][0]) for i in indices]
-            loss = supervised_loss(model, batch, int(pad), masks)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            optimizer.step()
-            optimizer.zero_grad(set_to_none=True)
-            losses.append(float(loss.detach()))
-        history.append(sum(losses) / len(losses))
+    batches = -(-len(encoded) // batch_size)
+    with progress_bar("SFT", epochs * batches, enabled=progress) as bar:
+        for epoch in range(epochs):
+            order = list(range(len(encoded)))
+            rng.shuffle(order)
+            losses = []
+            for start in range(0, len(order), batch_size):
+                indices = order[start : start + batch_size]
+                batch = [encoded[i] for i in indices]
+                masks = None
+                if attention_mask is not None:
+                    masks = [attention_mask(i, encoded[i][0]) for i in indices]
+                loss = supervised_loss(model, batch, int(pad), masks)
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+                optimizer.step()
+                optimizer.zero_grad(set_to_none=True)
+                losses.append(float(loss.detach()))
+                bar.advance(note=f"epoch {epoch + 1}/{epochs} loss {losses[-1]:.3f}")
+            history.append(sum(losses) / len(losses))
     model.eval()
     return history

@@ -92,6 +92,19 @@ def test_eval_reports_pass_at_k_and_writes_per_task_rows(tmp_path: Path) -> None
     assert sum(summary["statuses"].values()) == 6
     lines = [json.loads(line) for line in rows.read_text().splitlines()]
     assert [line["n"] for line in lines] == [2, 2, 2]
+    assert "generating" not in result.stderr and "executing" not in result.stderr
+
+
+@pytest.mark.slow
+def test_eval_shows_generation_and_execution_progress_on_stderr() -> None:
+    result = run(
+        "eval", "--model", "tiny", "--dataset", "crucible-basic", "--limit", "3", "--n", "2",
+        "--k", "1", "--max-new-tokens", "8",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "generating" in result.stderr and "executing" in result.stderr
+    assert result.stderr.count("6/6") == 2  # 3 tasks x 2 samples, each stage
+    assert "6/6" not in result.stdout
 
 
 TINY_RUN = [
@@ -125,6 +138,8 @@ def test_train_then_resume_from_the_command_line(tmp_path: Path) -> None:
     common = [*TINY_RUN, "--output-dir", str(tmp_path / "run")]
     first = run(*common, "--set", "trainer.steps=1")
     assert first.returncode == 0, first.stderr
+    assert "SFT" in first.stderr and "epoch 2/2 loss" in first.stderr  # the warm start's bar
+    assert "grpo" in first.stderr and "1/1" in first.stderr  # the training bar
     resumed = run(*common, "--set", "trainer.steps=2", "--resume")
     assert resumed.returncode == 0, resumed.stderr
     summary = json.loads(resumed.stdout)
