@@ -66,7 +66,9 @@ def eval_command(
         list[str] | None, typer.Option(help="Sandbox server address (repeat to balance).")
     ] = None,
     output: Annotated[Path | None, typer.Option(help="Write one JSON line per task here.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON (no progress bars).")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the summary as JSON (no progress bars).")
+    ] = False,
 ) -> None:
     """Measure a model: unbiased pass@k, results by verdict status and error subtype, timing,
     and pass@1 after each self-refine round. (To score samples generated elsewhere, use

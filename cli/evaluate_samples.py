@@ -12,16 +12,15 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
+from crucible.cli.check import MemoryLimitOption, TimeLimitOption, limits_from_flags
 from crucible.cli.common import EXIT_CODES_HELP, ExitCode, fail
 from crucible.cli.compose import load_tasks, open_sandbox
 from crucible.evaluation.samples import SamplesFileError, SamplesReport, evaluate_samples
 from crucible.sandbox_service.client import SandboxError
 from crucible.sandbox_service.engine import RequestRejected
-from crucible.sandbox_service.models import Limits
 
 
 def register(root: typer.Typer) -> None:
@@ -43,18 +42,13 @@ def evaluate_command(
     dataset: Annotated[
         str,
         typer.Option(
-            help="humaneval, crucible-basic, or FORMAT:PATH (mbpp:, mbpp-sanitized:, evalplus:, "
-            "apps:, codecontests:)."
+            help="humaneval, crucible-basic, crucible-steps, or FORMAT:PATH (mbpp:, "
+            "mbpp-sanitized:, evalplus:, apps:, codecontests:)."
         ),
     ] = "humaneval",
     split: Annotated[str | None, typer.Option(help="Split of the dataset (its default).")] = None,
-    time_limit: Annotated[
-        float | None,
-        typer.Option(
-            metavar="S",
-            help="CPU time limit of each sample's tests, in seconds (default: the sandbox's).",
-        ),
-    ] = None,
+    time_limit: TimeLimitOption = None,
+    memory_limit: MemoryLimitOption = None,
     server: Annotated[
         list[str] | None,
         typer.Option(
@@ -74,7 +68,7 @@ def evaluate_command(
     that every scored task has samples for; EvalPlus datasets also get base-input pass@k.
     Exit 0 when every sample was scored, whatever its verdict.
     """
-    limits = _limits(time_limit)
+    limits = limits_from_flags(time_limit, memory_limit)
     tasks = load_tasks(dataset, split)
     with open_sandbox(server or [], None, "pooled") as sandbox:
         try:
@@ -96,13 +90,6 @@ def evaluate_command(
             f"{report.sandbox_errors} samples got SANDBOX_ERROR (the sandbox failed, not the "
             f"program); they count as failed in {report.results_file}",
         )
-
-
-def _limits(time_limit_s: float | None) -> Limits:
-    try:
-        return Limits(cpu_time_limit_ms=None if time_limit_s is None else time_limit_s * 1000)
-    except ValidationError:
-        fail(ExitCode.BAD_INPUT, f"--time-limit must be in (0, 600] seconds, got {time_limit_s}")
 
 
 def _print_report(report: SamplesReport, title: str, console: Console) -> None:
