@@ -4,11 +4,9 @@
   (:func:`kernel.rewards.coarse_reward`).
 - Adaptive: a failing program earns −0.3 + 1.3 · pass_ratio
   (:func:`kernel.rewards.adaptive_reward`).
-- Fine-grained: the sandbox classifies the error that decided the verdict (``error.subtype``, with
-  the failing line in the completion's own coordinates): GLOBAL penalises every completion
-  token, LINE the tokens of the failing line, IGNORE none. Passing and failing (wrong answer)
-  programs are IGNORE whatever the verdict says, as in the paper; so is a sandbox failure, which
-  says nothing about the program.
+- Fine-grained: the sandbox classifies the error that decided the verdict
+  (:func:`kernel.rewards.feedback_class`): GLOBAL penalises every completion token, LINE the
+  tokens of the failing line, IGNORE none.
 - Per-token return: r_t = R(program) − penalty · m_t − R(greedy baseline), the critic weight of
   the paper being 1 (no critic model).
 """
@@ -18,25 +16,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from crucible.kernel.alignment import token_mask
-from crucible.kernel.rewards import adaptive_reward, coarse_reward
-from crucible.sandbox_service.models import ExecuteResponse, Status, Subtype
-
-# Verdicts whose feedback is IGNORE whatever error they carry.
-_NO_SPAN = frozenset({Status.PASSED, Status.WRONG_ANSWER, Status.SANDBOX_ERROR})
+from crucible.kernel.rewards import adaptive_reward, coarse_reward, feedback_class
+from crucible.sandbox_service.models import ExecuteResponse, Subtype
 
 
 def program_reward(verdict: ExecuteResponse, adaptive: bool) -> float:
     """R(verdict): the coarse table, or its adaptive variant for failing programs."""
     return adaptive_reward(verdict) if adaptive else coarse_reward(verdict)
-
-
-def feedback_class(verdict: ExecuteResponse) -> Subtype:
-    """GLOBAL, LINE or IGNORE for a program verdict (see the module docstring)."""
-    if verdict.status in _NO_SPAN or verdict.error is None:
-        return Subtype.IGNORE
-    if verdict.error.subtype is Subtype.LINE and verdict.error.line <= 0:
-        return Subtype.IGNORE
-    return verdict.error.subtype
 
 
 def penalty_span(

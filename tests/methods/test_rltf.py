@@ -23,6 +23,7 @@ from crucible.kernel.loop import Trainer
 from crucible.kernel.models import load_model
 from crucible.kernel.plugin import MethodContext, Problem, Rollout, Score, validate_plugin
 from crucible.kernel.registry import load_method
+from crucible.kernel.rewards import feedback_class
 from crucible.kernel.run_config import RunConfig, load_run_config, method_settings
 from crucible.kernel.sandbox import SandboxHandle
 from crucible.kernel.sft import encode_pair, fine_tune, supervised_loss
@@ -32,7 +33,6 @@ from crucible.methods.rltf import RLTF
 from crucible.methods.rltf.buffer import OnlineBuffer
 from crucible.methods.rltf.config import RLTFConfig
 from crucible.methods.rltf.feedback import (
-    feedback_class,
     penalty_span,
     program_reward,
     token_returns,
