@@ -32,15 +32,11 @@ import torch
 
 from crucible.kernel.plugin import LossOutput, Method, MethodContext, Rollout, Score
 from crucible.kernel.policy import completion_logprobs
+from crucible.kernel.rewards import feedback_class
 from crucible.kernel.sft import encode_pair, supervised_loss
 from crucible.methods.rltf.buffer import OnlineBuffer
 from crucible.methods.rltf.config import RLTFConfig
-from crucible.methods.rltf.feedback import (
-    feedback_class,
-    penalty_span,
-    program_reward,
-    token_returns,
-)
+from crucible.methods.rltf.feedback import penalty_span, program_reward, token_returns
 from crucible.methods.rltf.loss import token_weighted_loss
 from crucible.sandbox_service.models import Status, Subtype
 
