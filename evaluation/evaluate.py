@@ -16,7 +16,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from crucible.evaluation.feedback import execution_feedback
 from crucible.evaluation.passk import estimate_pass_at_k
 from crucible.evaluation.refine import refine_prompt
 from crucible.evaluation.tasks import Task
@@ -142,11 +141,7 @@ def evaluate(
         refine_prompts = [
             format_prompt(
                 tokenizer,
-                refine_prompt(
-                    flat_tasks[i],
-                    current[i],
-                    execution_feedback(flat_tasks[i], current_verdicts[i]),
-                ),
+                refine_prompt(flat_tasks[i], current[i], current_verdicts[i]).text,
                 settings.chat,
             )
             for i in failing

@@ -41,17 +41,13 @@ class CycleConfig(BaseModel):
     )
     target: Literal["bm25", "random"] = Field(
         default="bm25",
-        description="Target of a failing sample: the problem's canonical solution most similar "
-        "to the faulty code by BM25 (the paper), or a random one (its ablation).",
+        description="Target of a failing sample: the problem's reference solution (canonical "
+        "or further references) most similar to the faulty code by BM25 (the paper), or a "
+        "random one (its ablation).",
     )
     keep_passing: bool = Field(
         default=True,
         description="Keep passing samples as (description -> own code) examples (the paper).",
-    )
-    feedback_max_chars: int = Field(
-        default=300,
-        ge=20,
-        description="Longest input/expected/actual value quoted in the execution feedback.",
     )
 
     # ------------------------------------------------------- training strategies
@@ -59,14 +55,17 @@ class CycleConfig(BaseModel):
         default=0.05,
         ge=0.0,
         le=1.0,
-        description="Past-generation masking: each prompt token from '### Bad Solution:' on is "
-        "hidden from attention with this probability, drawn afresh every epoch; the "
-        "description is never masked [unverified].",
+        description="Past-generation masking: each token of the past generation (the "
+        "commented-out failing completion in a refine prompt) is hidden from attention with "
+        "this probability, drawn afresh every epoch; the instruction, the signature and the "
+        "execution feedback are never masked [unverified].",
     )
     mix_ratio: float = Field(
         default=0.5,
         gt=0.0,
         le=1.0,
-        description="Share of refinement data in the Phase II mix; the rest is Phase I data "
-        "(description -> canonical solution). 1 = refinement data only [unverified].",
+        description="Share of refinement examples in the Phase II mix; the rest are "
+        "code-generation examples (passing samples, then Phase I data: description -> "
+        "canonical solution). 1 = refinement examples only. The paper mixes the two kinds "
+        "without a ratio in the sources we have; 0.5 is methods.md's [unverified].",
     )

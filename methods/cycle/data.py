@@ -3,12 +3,14 @@
 CYCLE (Ding et al. 2024, arXiv 2403.18746) teaches a model to repair its own failures. A failing
 sample of the Phase I model becomes a refinement example: the prompt is the description, the
 faulty program commented out, the first failing test's execution feedback commented out, and
-``### Good solution:`` (:func:`evaluation.refine.refine_prompt`, with the feedback of
-:func:`evaluation.feedback.execution_feedback`); the target is the canonical solution most
-similar to the faulty code (BM25). Passing samples stay as (description → own code). The
-refinement data is mixed with Phase I data at a fixed ratio, and during training every prompt
-token from ``### Bad Solution:`` on is hidden from attention with probability p (past-generation
-masking), so the model cannot simply copy its past attempt; the description is never hidden.
+``### Good solution:`` (:func:`evaluation.refine.refine_prompt`, the same function the inference
+loop uses); the target is the reference solution most similar to the faulty code (BM25, among
+all of the task's references). Passing samples stay as (description → own code). Refinement
+examples are mixed with code-generation examples (the passing samples, then Phase I data) so
+that they are the configured share of the mix, and during training each token of the past
+generation (the commented-out failing completion, not the instruction, signature or feedback)
+is hidden from attention with probability p (past-generation masking), so the model cannot
+simply copy its past attempt.
 """
 
 from __future__ import annotations
@@ -19,8 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from crucible.evaluation.feedback import execution_feedback
-from crucible.evaluation.refine import BAD_SOLUTION, refine_prompt
+from crucible.evaluation.refine import refine_prompt
 from crucible.evaluation.tasks import Task
 from crucible.sandbox_service.models import ExecuteResponse, Status
 
@@ -37,6 +38,8 @@ class Example:
     target: str
     kind: ExampleKind
     problem_id: str
+    past_generation: tuple[int, int] | None = None
+    """Characters of ``prompt`` holding the past generation (refinement examples only)."""
 
 
 def code_tokens(code: str) -> list[str]:
@@ -75,14 +78,14 @@ def refinement_examples(
     *,
     target: Literal["bm25", "random"],
     keep_passing: bool,
-    feedback_max_chars: int,
     rng: random.Random,
 ) -> list[Example]:
     """Phase II examples from ``attempts`` (completion, verdict on ``task``): a refinement
-    example per failure (none without a canonical solution to learn from), the completion itself
-    per pass when ``keep_passing``; sandbox failures say nothing about the code and are skipped."""
+    example per failure (none without a reference solution to learn from), the completion
+    itself per pass when ``keep_passing``; sandbox failures say nothing about the code and are
+    skipped. The target is chosen among every reference of the task (``reference_completions``)."""
     examples = []
-    solutions = [task.canonical_completion] if task.canonical_completion else []
+    solutions = task.reference_completions
     for completion, verdict in attempts:
         if verdict.status is Status.SANDBOX_ERROR:
             continue
@@ -92,63 +95,71 @@ def refinement_examples(
             continue
         if not solutions:
             continue
-        feedback = execution_feedback(task, verdict, feedback_max_chars)
+        prompt = refine_prompt(task, completion, verdict)
         examples.append(
             Example(
-                refine_prompt(task, completion, feedback),
+                prompt.text,
                 nearest_solution(completion, solutions, target, rng),
                 "refine",
                 task.task_id,
+                prompt.past_generation,
             )
         )
     return examples
 
 
 def mix(
-    refinement: Sequence[Example],
+    examples: Sequence[Example],
     phase1: Sequence[Example],
     ratio: float,
     rng: random.Random,
 ) -> list[Example]:
-    """The refinement examples plus round(R · (1 − ratio) / ratio) Phase I examples, so that
-    refinement data is ``ratio`` of the mix; Phase I examples are drawn without replacement,
-    whole passes over them first when more are needed than exist. No Phase I data: the
-    refinement examples alone."""
+    """Every refinement example of ``examples`` plus code-generation examples, so that
+    refinement is ``ratio`` of the mix: round(R · (1 − ratio) / ratio) of them, the passing
+    samples of ``examples`` first (drawn without replacement when there are more), then Phase I
+    examples (without replacement, whole passes over them first when more are needed than
+    exist). Short of code-generation data, the mix holds what there is."""
     if not 0.0 < ratio <= 1.0:
         raise ValueError(f"mix ratio must be in (0, 1], got {ratio}")
-    wanted = round(len(refinement) * (1.0 - ratio) / ratio)
-    if not phase1 or wanted == 0:
-        return list(refinement)
-    full, rest = divmod(wanted, len(phase1))
-    drawn = list(phase1) * full + rng.sample(list(phase1), rest)
-    return [*refinement, *drawn]
+    refine = [e for e in examples if e.kind == "refine"]
+    passing = [e for e in examples if e.kind != "refine"]
+    wanted = round(len(refine) * (1.0 - ratio) / ratio)
+    if len(passing) >= wanted:
+        return [*refine, *rng.sample(passing, wanted)]
+    missing = wanted - len(passing)
+    drawn: list[Example] = []
+    if phase1:
+        full, rest = divmod(missing, len(phase1))
+        drawn = list(phase1) * full + rng.sample(list(phase1), rest)
+    return [*refine, *passing, *drawn]
 
 
-def past_generation_span(tokenizer: Any, prompt: str) -> tuple[int, int] | None:
-    """Token positions [start, end) of ``prompt`` (encoded without special tokens, as
-    :func:`kernel.sft.encode_pair` encodes it) from ``### Bad Solution:`` to the prompt's end:
-    the positions past-generation masking may hide. A token that begins before the marker
-    belongs to the description and is outside the span. None for a prompt without the marker."""
-    index = prompt.find(BAD_SOLUTION)
-    if index < 0:
-        return None
+def refine_share(mixed: Sequence[Example]) -> float:
+    """The share of refinement examples in a mix (0 for an empty one)."""
+    return sum(1 for e in mixed if e.kind == "refine") / len(mixed) if mixed else 0.0
+
+
+def past_generation_tokens(tokenizer: Any, prompt: str, chars: tuple[int, int] | None) -> list[int]:
+    """Positions of the tokens of ``prompt`` (encoded without special tokens, as
+    :func:`kernel.sft.encode_pair` encodes it) that lie wholly inside the characters ``chars``:
+    the tokens past-generation masking may hide. A token reaching outside (into the signature
+    before or the feedback after) is never hidden."""
+    if chars is None or chars[0] >= chars[1]:
+        return []
     if not getattr(tokenizer, "is_fast", False):
         raise ValueError("past-generation masking needs a fast tokenizer (character offsets)")
     offsets = tokenizer(prompt, add_special_tokens=False, return_offsets_mapping=True)[
         "offset_mapping"
     ]
-    start = next((t for t, (begin, _) in enumerate(offsets) if begin >= index), len(offsets))
-    return start, len(offsets)
+    start, end = chars
+    return [t for t, (begin, stop) in enumerate(offsets) if start <= begin and stop <= end]
 
 
-def pgm_mask(
-    length: int, span: tuple[int, int] | None, rate: float, rng: random.Random
-) -> list[int]:
-    """An attention mask of ``length`` tokens: 1 everywhere except positions of ``span``,
-    each set to 0 with probability ``rate`` (independently, afresh on every call)."""
+def pgm_mask(length: int, positions: Sequence[int], rate: float, rng: random.Random) -> list[int]:
+    """An attention mask of ``length`` tokens: 1 everywhere except at ``positions``, each set
+    to 0 with probability ``rate`` (independently, afresh on every call)."""
     mask = [1] * length
-    if span is not None:
-        for position in range(span[0], min(span[1], length)):
-            if rng.random() < rate:
-                mask[position] = 0
+    for position in positions:
+        if position < length and rng.random() < rate:
+            mask[position] = 0
     return mask

@@ -2,11 +2,15 @@
 
 Phase I fine-tunes on the training problems' canonical solutions. Phase II samples that model on
 the same problems, runs the samples against the problems' tests in the sandbox, turns them into
-refinement and passing examples (:mod:`methods.cycle.data`), mixes them with Phase I data, and
-fine-tunes on the mix with past-generation masking. Both phases use the kernel's supervised
-step (:func:`kernel.sft.fine_tune`, labels masked on the prompt); the Phase II examples are
-written to OUTPUT_DIR/cycle_data.jsonl. Self-refinement at inference is the evaluation's refine
-loop (``data.eval_refine_rounds``), which uses the same prompt template.
+refinement and passing examples (:mod:`methods.cycle.data`), mixes them with code-generation
+data at ``mix_ratio``, and fine-tunes on the mix with past-generation masking. Both phases use
+the kernel's supervised step (:func:`kernel.sft.fine_tune`, labels masked on the prompt); the
+Phase II examples are written to OUTPUT_DIR/cycle_data.jsonl. Self-refinement at inference is
+the evaluation's refine loop (``data.eval_refine_rounds``), which builds its prompts with the
+same function (:func:`evaluation.refine.refine_prompt`). Every Phase II row reports the
+mechanism's activity: ``refine_share`` (refinement examples in the mix) and
+``pgm_masked_token_fraction`` (prompt tokens hidden by past-generation masking that epoch, over
+all prompt tokens it trained on).
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ class Cycle(OfflineMethod):
 
     name: ClassVar[str] = "cycle"
     config_class: ClassVar[type[CycleConfig]] = CycleConfig
+    activity_metrics: ClassVar[tuple[str, ...]] = ("refine_share", "pgm_masked_token_fraction")
 
     def __init__(self, config: CycleConfig, context: MethodContext) -> None:
         if not isinstance(config, CycleConfig):
@@ -59,8 +64,9 @@ class Cycle(OfflineMethod):
         from crucible.methods.cycle.data import (
             Example,
             mix,
-            past_generation_span,
+            past_generation_tokens,
             pgm_mask,
+            refine_share,
             refinement_examples,
         )
 
@@ -110,7 +116,6 @@ class Cycle(OfflineMethod):
                 tried,
                 target=settings.target,
                 keep_passing=settings.keep_passing,
-                feedback_max_chars=settings.feedback_max_chars,
                 rng=rng,
             )
         ]
@@ -133,14 +138,38 @@ class Cycle(OfflineMethod):
             )
             return rows
         console.print(f"cycle: Phase II, {settings.phase2_epochs} epochs on {len(mixed)} examples")
-        spans = [past_generation_span(tokenizer, example.prompt) for example in mixed]
-        mask_rng = random.Random(seed + 1)
-        losses = train(
-            mixed,
-            settings.phase2_epochs,
-            lambda i, ids: pgm_mask(len(ids), spans[i], settings.pgm_rate, mask_rng),
+        spans = [
+            past_generation_tokens(tokenizer, example.prompt, example.past_generation)
+            for example in mixed
+        ]
+        prompt_tokens = sum(
+            len(tokenizer(example.prompt, add_special_tokens=False)["input_ids"])
+            for example in mixed
         )
-        phase2 = [{"phase": 2.0, "epoch": e + 1.0, "loss": loss} for e, loss in enumerate(losses)]
+        # Tokens hidden per epoch: fine_tune batches every example once an epoch, so the k-th
+        # call of the mask belongs to epoch k // len(mixed).
+        hidden = [0] * settings.phase2_epochs
+        calls = [0]
+        mask_rng = random.Random(seed + 1)
+
+        def masking(index: int, ids: list[int]) -> list[int]:
+            mask = pgm_mask(len(ids), spans[index], settings.pgm_rate, mask_rng)
+            hidden[calls[0] // len(mixed)] += mask.count(0)
+            calls[0] += 1
+            return mask
+
+        losses = train(mixed, settings.phase2_epochs, masking)
+        share = refine_share(mixed)
+        phase2 = [
+            {
+                "phase": 2.0,
+                "epoch": e + 1.0,
+                "loss": loss,
+                "refine_share": share,
+                "pgm_masked_token_fraction": hidden[e] / prompt_tokens if prompt_tokens else 0.0,
+            }
+            for e, loss in enumerate(losses)
+        ]
         phase2[0].update(data)
         return rows + phase2
 

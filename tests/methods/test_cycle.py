@@ -34,12 +34,19 @@ from crucible.methods.cycle.data import (
     Example,
     mix,
     nearest_solution,
-    past_generation_span,
+    past_generation_tokens,
     pgm_mask,
+    refine_share,
     refinement_examples,
 )
 from crucible.methods.cycle.plugin import task_of
-from crucible.sandbox_service.models import ExecuteResponse, Limits, Status
+from crucible.sandbox_service.models import (
+    AssertTest,
+    ExecuteResponse,
+    Limits,
+    Status,
+    TestCase,
+)
 
 FIXTURES = Path(__file__).parent / "fixtures"
 LIMITS = Limits(cpu_time_limit_ms=2000, memory_limit_bytes=256 << 20)
@@ -73,7 +80,6 @@ def test_a_failing_sample_becomes_the_exact_refinement_template(
         [("    return x - 1\n", verdict)],
         target="bm25",
         keep_passing=True,
-        feedback_max_chars=300,
         rng=random.Random(0),
     )
     expected = (FIXTURES / "cycle_refine_prompt.txt").read_bytes()
@@ -99,7 +105,6 @@ def test_passes_stay_as_own_code_and_other_failures_carry_their_feedback(
         attempts,
         target="bm25",
         keep_passing=True,
-        feedback_max_chars=300,
         rng=random.Random(0),
     )
     assert [e.kind for e in examples] == ["passing", "refine", "refine"]  # sandbox error: none
@@ -113,7 +118,6 @@ def test_passes_stay_as_own_code_and_other_failures_carry_their_feedback(
         attempts,
         target="bm25",
         keep_passing=False,
-        feedback_max_chars=300,
         rng=random.Random(0),
     )
     assert [e.kind for e in without_passes] == ["refine", "refine"]
@@ -125,7 +129,6 @@ def test_passes_stay_as_own_code_and_other_failures_carry_their_feedback(
             attempts,
             target="bm25",
             keep_passing=True,
-            feedback_max_chars=300,
             rng=random.Random(0),
         )
     ] == ["passing"]
@@ -148,21 +151,66 @@ def test_bm25_picks_the_most_similar_solution_and_random_any() -> None:
         nearest_solution(faulty, [], "bm25", random.Random(0))
 
 
+def test_bm25_chooses_among_all_references_of_a_task_where_random_does_not(
+    sandbox: SandboxHandle,
+) -> None:
+    """A task with three references of different shapes; a real failing sample shaped like the
+    second: BM25's target is that reference (not the canonical one), the random ablation's
+    target varies over seeds."""
+    prompt = "def total(xs):\n"
+    loop = "    result = 0\n    for x in xs:\n        result += x\n    return result\n"
+    builtin = "    return sum(xs)\n"
+    fold = "    import functools\n    return functools.reduce(lambda a, b: a + b, xs, 0)\n"
+    task = Task(
+        task_id="test/total",
+        source="test",
+        split="train",
+        prompt=prompt,
+        layout="prompt_plus_completion",
+        entry_point="total",
+        canonical_solution=prompt + loop,
+        references=[prompt + builtin, prompt + fold],
+        tests=[TestCase(body=AssertTest(code="assert total([1, 2]) == 3"))],
+    )
+    faulty = "    return sum(xs) - 1\n"
+    (verdict,) = _verdicts(sandbox, task, [faulty])
+    assert verdict.status is Status.WRONG_ANSWER
+
+    def target(how: Any, seed: int) -> str:
+        (example,) = refinement_examples(
+            task, [(faulty, verdict)], target=how, keep_passing=True, rng=random.Random(seed)
+        )
+        return example.target
+
+    assert {target("bm25", seed) for seed in range(10)} == {builtin}
+    assert {target("random", seed) for seed in range(30)} == {loop, builtin, fold}
+
+
 def _examples(kind: Any, count: int) -> list[Example]:
     return [Example(f"p{i}", f"t{i}", kind, f"id{i}") for i in range(count)]
 
 
-def test_mixing_gives_refinement_data_its_share() -> None:
+def test_mixing_gives_refinement_examples_their_share_of_the_mix() -> None:
     refine, phase1 = _examples("refine", 6), _examples("phase1", 10)
     mixed = mix(refine, phase1, 0.5, random.Random(0))
     assert mixed[:6] == refine
     assert len(mixed) == 12 and len(set(mixed[6:])) == 6 and set(mixed[6:]) <= set(phase1)
+    assert refine_share(mixed) == 0.5
+    # passing samples are code-generation examples: they fill the mix before Phase I data
+    passing = _examples("passing", 4)
+    with_passes = mix([*refine, *passing], phase1, 0.5, random.Random(0))
+    assert with_passes[6:10] == passing and len(with_passes) == 12
+    assert refine_share(with_passes) == 0.5
+    many = mix([*_examples("refine", 2), *_examples("passing", 8)], phase1, 0.5, random.Random(0))
+    assert refine_share(many) == 0.5 and len(many) == 4  # passing samples drawn down to 2
     quarter = mix(_examples("refine", 4), _examples("phase1", 5), 0.25, random.Random(0))
     drawn = [e for e in quarter if e.kind == "phase1"]
     assert len(drawn) == 12  # 4 refine = 25 %: two whole passes over Phase I, then 2 more
     assert all(drawn.count(e) >= 2 for e in _examples("phase1", 5))
+    assert refine_share(quarter) == 0.25
     assert mix(refine, phase1, 1.0, random.Random(0)) == refine
     assert mix(refine, [], 0.5, random.Random(0)) == refine
+    assert refine_share([]) == 0.0
     with pytest.raises(ValueError, match=r"mix ratio must be in \(0, 1\]"):
         mix(refine, phase1, 0.0, random.Random(0))
 
@@ -175,42 +223,58 @@ def tokenizer() -> Any:
     return load_model(ModelConfig(name_or_path="tiny", device="cpu"))[1]
 
 
-def test_the_masked_span_starts_at_the_bad_solution_marker(tokenizer: Any) -> None:
-    prompt = (FIXTURES / "cycle_refine_prompt.txt").read_text()
-    span = past_generation_span(tokenizer, prompt)
-    assert span is not None
-    start, end = span
-    ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
-    assert end == len(ids)
-    description = prompt[: prompt.index(BAD_SOLUTION)]
-    assert tokenizer.decode(ids[:start]) == description
-    assert tokenizer.decode(ids[start:]).startswith(BAD_SOLUTION)
-    assert past_generation_span(tokenizer, "def f(x):\n") is None
+def _masked_text(tokenizer: Any, example: Example) -> tuple[list[int], str]:
+    """The positions PGM may hide in a refinement example's prompt, and their text."""
+    positions = past_generation_tokens(tokenizer, example.prompt, example.past_generation)
+    offsets = tokenizer(example.prompt, add_special_tokens=False, return_offsets_mapping=True)[
+        "offset_mapping"
+    ]
+    return positions, "".join(example.prompt[slice(*offsets[t])] for t in positions)
 
 
-def test_pgm_masks_only_the_span_at_rate_p(tokenizer: Any) -> None:
-    prompt = (FIXTURES / "cycle_refine_prompt.txt").read_text()
-    ids, labels = encode_pair(tokenizer, prompt, "    return x + 1\n")
-    span = past_generation_span(tokenizer, prompt)
-    assert span is not None
-    start, end = span
-    assert end == sum(1 for label in labels if label == -100)  # the span ends with the prompt
-    rng = random.Random(0)
-    draws = [pgm_mask(len(ids), span, 0.05, rng) for _ in range(400)]
-    assert all(len(mask) == len(ids) for mask in draws)
-    assert all(all(mask[:start]) for mask in draws)  # the description: never
-    assert all(all(mask[end:]) for mask in draws)  # the target: never
-    hidden = sum(mask[t] == 0 for mask in draws for t in range(start, end))
-    trials = 400 * (end - start)
-    rate = hidden / trials
-    sigma = (0.05 * 0.95 / trials) ** 0.5
-    assert abs(rate - 0.05) < 4 * sigma, (rate, trials)
-    assert len({tuple(mask) for mask in draws}) > 300  # drawn afresh on every call
-    assert pgm_mask(len(ids), span, 0.0, rng) == [1] * len(ids)
-    assert pgm_mask(len(ids), span, 1.0, rng) == [1] * start + [0] * (end - start) + [1] * (
-        len(ids) - end
+def test_pgm_may_hide_exactly_the_past_generation(
+    sandbox: SandboxHandle, add_1: Task, tokenizer: Any
+) -> None:
+    """On a real refine prompt: the maskable tokens are the commented-out failing completion,
+    contiguous, and none of the description, the commented signature and docstring, the
+    execution feedback or the cue."""
+    completion = "    y = x - 1\n    return y\n"
+    (verdict,) = _verdicts(sandbox, add_1, [completion])
+    (example,) = refinement_examples(
+        add_1, [(completion, verdict)], target="bm25", keep_passing=True, rng=random.Random(0)
     )
-    assert pgm_mask(5, None, 1.0, rng) == [1] * 5
+    commented = "#     y = x - 1\n#     return y"
+    assert example.past_generation is not None
+    assert example.prompt[slice(*example.past_generation)] == commented
+    positions, text = _masked_text(tokenizer, example)
+    assert positions == list(range(positions[0], positions[-1] + 1))
+    assert commented.endswith(text) and len(commented) - len(text) <= 2  # "# " may join "\n"
+    before, after = (
+        example.prompt[: example.past_generation[0]],
+        example.prompt[example.past_generation[1] :],
+    )
+    assert "def add_1(x: int) -> int:" in before and "Expected output: 1" in after
+    ids, labels = encode_pair(tokenizer, example.prompt, example.target)
+    everything = pgm_mask(len(ids), positions, 1.0, random.Random(0))
+    assert [t for t, bit in enumerate(everything) if bit == 0] == positions
+    assert all(labels[t] == -100 for t in positions)  # never a target token
+    assert past_generation_tokens(tokenizer, "def f(x):\n", None) == []
+
+
+def test_pgm_masks_at_rate_p_afresh_on_every_call() -> None:
+    positions = list(range(10, 110))
+    rng = random.Random(0)
+    draws = [pgm_mask(150, positions, 0.05, rng) for _ in range(400)]
+    assert all(len(mask) == 150 for mask in draws)
+    outside = [t for t in range(150) if t not in positions]
+    assert all(mask[t] == 1 for mask in draws for t in outside)
+    hidden = sum(mask[t] == 0 for mask in draws for t in positions)
+    trials = 400 * len(positions)
+    sigma = (0.05 * 0.95 / trials) ** 0.5
+    assert abs(hidden / trials - 0.05) < 4 * sigma, hidden / trials
+    assert len({tuple(mask) for mask in draws}) > 300  # drawn afresh on every call
+    assert pgm_mask(150, positions, 0.0, rng) == [1] * 150
+    assert pgm_mask(5, [], 1.0, rng) == [1] * 5
 
 
 # -------------------------------------------------------------------------- inference loop
@@ -279,6 +343,8 @@ def test_a_run_fine_tunes_both_phases_and_writes_the_refinement_data(
             "method.phase1_epochs=2",
             "method.phase2_epochs=1",
             "method.samples_per_problem=2",
+            "method.mix_ratio=0.25",
+            "method.pgm_rate=0.5",
         ],
     )
     settings = method_settings(config, CycleConfig, "test")
@@ -292,10 +358,14 @@ def test_a_run_fine_tunes_both_phases_and_writes_the_refinement_data(
     assert rows[2]["data/samples"] == 8
     data = [json.loads(line) for line in (tmp_path / "cycle_data.jsonl").read_text().splitlines()]
     kinds = [row["kind"] for row in data]
-    collected = kinds.count("refine") + kinds.count("passing")
-    assert collected == rows[2]["data/refine_examples"] + rows[2]["data/passing_examples"]
-    assert kinds.count("phase1") == rows[2]["data/phase1_examples"] == collected  # 50 / 50
+    assert kinds.count("refine") == rows[2]["data/refine_examples"] > 0
+    assert kinds.count("phase1") == rows[2]["data/phase1_examples"]
+    # the mix is what the config says: a quarter refinement, three quarters code generation
+    assert kinds.count("refine") / len(kinds) == rows[2]["refine_share"] == 0.25
     assert all(BAD_SOLUTION in row["prompt"] for row in data if row["kind"] == "refine")
+    # half of the past generation's tokens hidden: some, never all, of the prompt tokens
+    assert 0.0 < rows[2]["pgm_masked_token_fraction"] < 0.5
+    assert set(result.activity) == {"refine_share", "pgm_masked_token_fraction"}
     assert result.steps == 3 and (tmp_path / "checkpoints" / "step-000003").is_dir()
 
 
@@ -320,5 +390,6 @@ def test_crucible_train_runs_cycle_with_its_config(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)
     assert summary["method"] == "cycle" and summary["steps"] == 2
+    assert set(summary["activity"]) == {"refine_share", "pgm_masked_token_fraction"}
     assert "pass@1" in summary["before"] and "pass@1" in summary["after"]
     assert (tmp_path / "cycle_data.jsonl").exists()
