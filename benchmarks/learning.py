@@ -303,7 +303,7 @@ class Bench:
         from crucible.evaluation.evaluate import evaluate
         from crucible.evaluation.problems import to_problems
         from crucible.kernel.loop import Trainer
-        from crucible.kernel.plugin import OfflineMethod
+        from crucible.kernel.plugin import OfflineMethod, OnlineMethod
         from crucible.kernel.registry import load_method
         from crucible.kernel.run_config import method_settings
 
@@ -336,7 +336,9 @@ class Bench:
             tasks = max(1, min(len(self.train_tasks), self.plan.budget // per_problem))
             fit = [f"data.max_train_tasks={tasks}"]
         else:
-            greedy = 1 if method_class.needs_greedy_baseline else 0
+            greedy = int(
+                issubclass(method_class, OnlineMethod) and method_class.needs_greedy_baseline
+            )
             per_step = run.trainer.batch_prompts * (run.sampling.n + greedy)
             pool = PREFILL_ROUNDS.get(run.method_name, lambda _: 0)(settings)
             steps = max(1, round(self.plan.budget / per_step) - pool)

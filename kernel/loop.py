@@ -11,13 +11,13 @@ checkpoints.
 
 from __future__ import annotations
 
+import copy
 import math
 import random
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -31,32 +31,36 @@ from crucible.kernel.checkpoint import (
     save_checkpoint,
 )
 from crucible.kernel.distributed import Processes, mean_metrics
-from crucible.kernel.metrics import PLOT_FILE, MetricsLogger, activity_summary, plot_curves
+from crucible.kernel.metrics import (
+    PLOT_FILE,
+    PLOTTED,
+    MetricsLogger,
+    TrainResult,
+    activity_summary,
+    plot_curves,
+)
 from crucible.kernel.offline import fit_offline
-from crucible.kernel.plugin import Method, MethodContext, OfflineMethod, Problem, Query, Rollout
+from crucible.kernel.plugin import (
+    MethodClass,
+    MethodContext,
+    OfflineMethod,
+    OfflineRun,
+    OnlineMethod,
+    Problem,
+    Query,
+    Rollout,
+    Score,
+)
 from crucible.kernel.progress import progress_bar
 from crucible.kernel.run_config import RunConfig
 from crucible.kernel.sampler import Sample, Sampler, format_prompt
 from crucible.kernel.sandbox import SandboxHandle
 from crucible.kernel.usage import METER
-from crucible.sandbox_service.models import ExecuteRequest, ExecuteResponse, Limits, Status
+from crucible.sandbox_service.models import ExecuteRequest, ExecuteResponse, Status
 
 # Queries generated per chunk; each chunk's programs are executed while the next is generated.
 GENERATION_CHUNK = 4
 REFERENCE_FILE = "reference_model.pt"
-PLOTTED = ["reward_mean", "pass_rate", "loss", "eval_pass@1", "tokens_per_s", "sandbox_s"]
-
-
-@dataclass
-class TrainResult:
-    """What a finished (or resumed and finished) run reports."""
-
-    steps: int
-    output_dir: Path
-    history: list[dict[str, Any]] = field(default_factory=list)
-    plot: Path | None = None
-    activity: dict[str, float] = field(default_factory=dict)
-    """The method's ``activity_metrics``, each averaged over the run's steps."""
 
 
 def step_seed(seed: int, step: int) -> int:
@@ -91,12 +95,13 @@ def _progress_stats(metrics: dict[str, Any]) -> str:
 
 
 class Trainer:
-    """Runs one method on one model against the sandbox."""
+    """Runs one method on one model against the sandbox: an online method step by step, an
+    offline one through its single ``fit`` (:mod:`kernel.offline`)."""
 
     def __init__(
         self,
         config: RunConfig,
-        method_class: type[Method],
+        method_class: MethodClass,
         method_config: BaseModel,
         problems: Sequence[Problem],
         model: Any,
@@ -124,9 +129,7 @@ class Trainer:
             )
         device = next(model.parameters()).device
         reference = None
-        if method_class.needs_reference_model:
-            import copy
-
+        if issubclass(method_class, OnlineMethod) and method_class.needs_reference_model:
             reference = copy.deepcopy(model).eval().requires_grad_(False)
         pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
         self.context = MethodContext(
@@ -137,8 +140,11 @@ class Trainer:
             pad_token_id=int(pad),
             reference_model=reference,
         )
-        self.method = method_class(method_config, self.context)
-        self.refresh_every = self.method.sampler_refresh_every()
+        self.method: OnlineMethod[Any] | OfflineMethod[Any] = method_class(
+            method_config, self.context
+        )
+        method = self.method if isinstance(self.method, OnlineMethod) else None
+        self.refresh_every = method.sampler_refresh_every() if method else 1
         if self.refresh_every < 1:
             raise ValueError(
                 f"{method_class.__name__}.sampler_refresh_every() returned {self.refresh_every}; "
@@ -148,12 +154,10 @@ class Trainer:
         # takes the learner's weights every `refresh_every` steps (see _refresh_generator).
         self.generator = model
         if self.refresh_every > 1:
-            import copy
-
             self.generator = copy.deepcopy(model).eval().requires_grad_(False)
         self.sampler = Sampler(self.generator, tokenizer, config.sampling)
         parameters = [p for p in model.parameters() if p.requires_grad]
-        parameters += self.method.extra_parameters()
+        parameters += method.extra_parameters() if method else []
         self.optimizer = torch.optim.AdamW(
             parameters, lr=config.trainer.lr, weight_decay=config.trainer.weight_decay
         )
@@ -169,12 +173,9 @@ class Trainer:
     # -------------------------------------------------------------------------- rollouts
 
     def _requests(
-        self, queries: Sequence[Query], samples: Sequence[Sample]
+        self, method: OnlineMethod[Any], queries: Sequence[Query], samples: Sequence[Sample]
     ) -> list[ExecuteRequest]:
-        limits = Limits(
-            cpu_time_limit_ms=self.config.sandbox.cpu_time_limit_ms,
-            memory_limit_bytes=self.config.sandbox.memory_limit_mb << 20,
-        )
+        limits = self.config.sandbox.limits()
         return [
             ExecuteRequest(
                 request_id=f"{query.problem.problem_id}/{index}",
@@ -182,13 +183,13 @@ class Trainer:
                 prelude=query.program_prefix,
                 tests=query.problem.tests,
                 limits=limits,
-                collect_coverage=self.method.needs_coverage,
+                collect_coverage=method.needs_coverage,
             )
             for index, (query, sample) in enumerate(zip(queries, samples, strict=True))
         ]
 
     def _rollouts(
-        self, queries: list[Query], seed: int, timings: dict[str, float]
+        self, method: OnlineMethod[Any], queries: list[Query], seed: int, timings: dict[str, float]
     ) -> list[Rollout]:
         """Sample every query (n samples, plus a greedy one if the method wants it) chunk by
         chunk, sending each chunk's programs to the sandbox while the next chunk generates."""
@@ -203,13 +204,13 @@ class Trainer:
                 prompts, n=n, seed=seed + start + self.processes.rank * 1_000_003
             )
             flat = [(q, s, False) for q, group in zip(chunk, sampled, strict=True) for s in group]
-            if self.method.needs_greedy_baseline:
+            if method.needs_greedy_baseline:
                 greedy = self.sampler.sample(prompts, n=1, greedy=True)
                 flat += [(q, group[0], True) for q, group in zip(chunk, greedy, strict=True)]
             timings["generation_s"] += time.perf_counter() - began
             timings["tokens"] += sum(len(sample.completion_ids) for _, sample, _ in flat)
             futures = self.sandbox.submit(
-                self._requests([q for q, _, _ in flat], [s for _, s, _ in flat])
+                self._requests(method, [q for q, _, _ in flat], [s for _, s, _ in flat])
             )
             pending += [(q, s, g, f) for (q, s, g), f in zip(flat, futures, strict=True)]
         began = time.perf_counter()
@@ -227,33 +228,41 @@ class Trainer:
             return rng.sample(self.problems, count)
         return [rng.choice(self.problems) for _ in range(count)]
 
-    def _learn(self, rollouts: list[Rollout], scores: list[Any]) -> dict[str, float]:
+    def _micro_batches(self, size: int) -> list[slice]:
+        """The micro-batches a learner batch of ``size`` rollouts is split into: at most
+        ``grad_accum_steps`` of equal size (the last may be smaller), so there can be fewer
+        than ``grad_accum_steps`` (6 rollouts with 4 steps give 3 batches of 2)."""
+        accumulation = max(1, min(self.config.trainer.grad_accum_steps, size))
+        width = math.ceil(size / accumulation)
+        return [slice(start, start + width) for start in range(0, size, width)]
+
+    def _learn(
+        self, method: OnlineMethod[Any], rollouts: list[Rollout], scores: list[Score]
+    ) -> dict[str, float]:
         """``update_epochs`` optimiser steps on one learner batch, then one scheduler step;
-        losses, gradient norms and method metrics are averaged over the epochs."""
+        losses, gradient norms and method metrics are averaged over the epochs and over the
+        micro-batches actually formed."""
         if not rollouts or len(rollouts) != len(scores):
             raise ValueError(
-                f"{type(self.method).__name__}.learner_batch returned {len(rollouts)} rollouts "
+                f"{type(method).__name__}.learner_batch returned {len(rollouts)} rollouts "
                 f"and {len(scores)} scores; it must return a non-empty batch, one score each"
             )
         self.model.train()
-        epochs = self.method.update_epochs()
+        epochs = method.update_epochs()
         if epochs < 1:
-            raise ValueError(f"{type(self.method).__name__}.update_epochs() returned {epochs}")
-        accumulation = max(1, min(self.config.trainer.grad_accum_steps, len(rollouts)))
-        size = math.ceil(len(rollouts) / accumulation)
+            raise ValueError(f"{type(method).__name__}.update_epochs() returned {epochs}")
+        batches = self._micro_batches(len(rollouts))
         losses: list[float] = []
-        extra: Counter[str] = Counter()
+        extra: defaultdict[str, float] = defaultdict(float)
         grad_norm = 0.0
         parameters = [p for group in self.optimizer.param_groups for p in group["params"]]
         for _ in range(epochs):
-            for start in range(0, len(rollouts), size):
-                micro = slice(start, start + size)
-                output = self.method.loss(rollouts[micro], scores[micro])
+            for micro in batches:
+                output = method.loss(rollouts[micro], scores[micro])
                 (output.loss * (len(rollouts[micro]) / len(rollouts))).backward()
                 losses.append(float(output.loss.detach()))
-                extra.update(
-                    {key: value / (accumulation * epochs) for key, value in output.metrics.items()}
-                )
+                for key, value in output.metrics.items():
+                    extra[key] += value / (len(batches) * epochs)
             self.processes.average_gradients(parameters)
             if self.config.trainer.max_grad_norm is not None:
                 norm = torch.nn.utils.clip_grad_norm_(parameters, self.config.trainer.max_grad_norm)
@@ -268,34 +277,34 @@ class Trainer:
         if self.generator is not self.model:
             self.generator.load_state_dict(self.model.state_dict())
 
-    def _prefill(self) -> None:
-        """The method's prefill rounds (:meth:`Method.prefill_rounds`): sampled from the
+    def _prefill(self, method: OnlineMethod[Any]) -> None:
+        """The method's prefill rounds (:meth:`OnlineMethod.prefill_rounds`): sampled from the
         starting model, executed and scored like steps, handed to the method, never learned
         from here. Round r draws its problems and randomness from step number -(r + 1)."""
-        for index in range(self.method.prefill_rounds()):
+        for index in range(method.prefill_rounds()):
             seed = step_seed(self.config.trainer.seed, -(index + 1))
             rng = random.Random(seed)
             torch.manual_seed(seed)
-            queries = self.processes.shard(self.method.queries(self._draw_problems(rng)))
+            queries = self.processes.shard(method.queries(self._draw_problems(rng)))
             self.model.eval()
-            rollouts = self._rollouts(queries, seed, defaultdict(float))
-            self.method.prefill(rollouts, self.method.score(rollouts))
+            rollouts = self._rollouts(method, queries, seed, defaultdict(float))
+            method.prefill(rollouts, method.score(rollouts))
 
-    def _train_step(self) -> dict[str, Any]:
+    def _train_step(self, method: OnlineMethod[Any]) -> dict[str, Any]:
         seed = step_seed(self.config.trainer.seed, self.step)
         rng = random.Random(seed)
         torch.manual_seed(seed)
         timings: defaultdict[str, float] = defaultdict(float)
-        queries = self.processes.shard(self.method.queries(self._draw_problems(rng)))
+        queries = self.processes.shard(method.queries(self._draw_problems(rng)))
         if self.step % self.refresh_every == 0:
             self._refresh_generator()
         self.model.eval()
-        rollouts = self._rollouts(queries, seed, timings)
-        scores = self.method.score(rollouts)
+        rollouts = self._rollouts(method, queries, seed, timings)
+        scores = method.score(rollouts)
         began = time.perf_counter()
-        learned = self._learn(*self.method.learner_batch(rollouts, scores))
+        learned = self._learn(method, *method.learner_batch(rollouts, scores))
         timings["learn_s"] += time.perf_counter() - began
-        observed = self.method.observe(rollouts, scores)
+        observed = method.observe(rollouts, scores)
         sampled = [r for r in rollouts if not r.greedy]
         statuses = Counter(r.verdict.status.value for r in sampled)
         self.counters.update({f"status/{key}": value for key, value in statuses.items()})
@@ -396,6 +405,30 @@ class Trainer:
         self.processes.wait()
         return result
 
+    def _fit(
+        self,
+        method: OfflineMethod[Any],
+        *,
+        resume: bool,
+        initial_metrics: dict[str, float] | None,
+    ) -> TrainResult:
+        run = OfflineRun(
+            problems=self.problems,
+            sandbox=self.sandbox,
+            sampler=self.sampler,
+            config=self.config,
+            output_dir=self.output_dir,
+        )
+        result = fit_offline(
+            method,
+            run,
+            processes=self.processes.count,
+            resume=resume,
+            initial_metrics=initial_metrics,
+        )
+        self.step = result.steps
+        return result
+
     def train(
         self, *, resume: bool = False, initial_metrics: dict[str, float] | None = None
     ) -> TrainResult:
@@ -404,12 +437,13 @@ class Trainer:
         so the curves start where training started. An offline method is fitted once instead
         (:mod:`kernel.offline`)."""
         if isinstance(self.method, OfflineMethod):
-            return fit_offline(self, resume=resume, initial_metrics=initial_metrics)
+            return self._fit(self.method, resume=resume, initial_metrics=initial_metrics)
+        method = self.method
         trainer = self.config.trainer
         resumed_at = self.resume() if resume else None
         if not resumed_at:
             self._save_reference()
-            self._prefill()
+            self._prefill(method)
         main = self.processes.is_main
         logger = MetricsLogger(self.output_dir, resume_step=resumed_at) if main else None
         if logger is not None and resumed_at is None and initial_metrics:
@@ -422,7 +456,7 @@ class Trainer:
                 completed=self.step,
             ) as bar:
                 while self.step < trainer.steps:
-                    metrics = mean_metrics(self.processes.gather(self._train_step()))
+                    metrics = mean_metrics(self.processes.gather(self._train_step(method)))
                     self.step += 1
                     metrics.update(self._evaluate())
                     if logger is not None:
@@ -448,5 +482,5 @@ class Trainer:
             output_dir=self.output_dir,
             history=history,
             plot=plot,
-            activity=activity_summary(history, self.method.activity_metrics),
+            activity=activity_summary(history, method.activity_metrics),
         )

@@ -9,11 +9,26 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 METRICS_FILE = "metrics.jsonl"
 PLOT_FILE = "training_curves.png"
+#: The curves drawn in PLOT_FILE (those a run logs; offline runs log fewer).
+PLOTTED = ["reward_mean", "pass_rate", "loss", "eval_pass@1", "tokens_per_s", "sandbox_s"]
+
+
+@dataclass
+class TrainResult:
+    """What a finished (or resumed and finished) run reports."""
+
+    steps: int
+    output_dir: Path
+    history: list[dict[str, Any]] = field(default_factory=list)
+    plot: Path | None = None
+    activity: dict[str, float] = field(default_factory=dict)
+    """The method's ``activity_metrics``, each averaged over the run's steps."""
 
 
 class MetricsLogger:

@@ -1,32 +1,34 @@
 """The method plugin API: what a training method implements and what the kernel gives it.
 
-A method is a class derived from :class:`Method`, published under the ``crucible.methods``
-entry-point group (``crucible methods`` lists what is installed). The kernel calls its hooks in
-the order a training step reads:
+A method is a class derived from :class:`OnlineMethod` or :class:`OfflineMethod`, parameterised
+by its settings type (``class Mine(OnlineMethod[MyConfig])``) and published under the
+``crucible.methods`` entry-point group (``crucible methods`` lists what is installed). Both bases
+share :class:`MethodBase` (name, settings, context, checkpointed state) and nothing else.
 
-1. :meth:`Method.queries` - which prompts to sample for the step's problems (a curriculum may add a
-   prefix of the reference solution to the prompt and to the executed program);
+The kernel calls an online method's hooks in the order a training step reads:
+
+1. :meth:`OnlineMethod.queries` - which prompts to sample for the step's problems (a curriculum
+   may add a prefix of the reference solution to the prompt and to the executed program);
 2. the kernel samples completions and runs them in the sandbox;
-3. :meth:`Method.score` - rewards from the verdicts (scalars, optionally per-token returns);
-4. :meth:`Method.learner_batch` - what the optimiser learns from: by default the scored rollouts,
-   or a batch drawn from the method's own buffer (online or replay methods);
-5. :meth:`Method.loss` - the loss to minimise for that batch, once per micro-batch, repeated for
-   :meth:`Method.update_epochs` optimiser steps (PPO's epochs; 1 by default);
-6. :meth:`Method.observe` - update method state (curriculum stages, buffers) after the step.
+3. :meth:`OnlineMethod.score` - rewards from the verdicts (scalars, optionally per-token returns);
+4. :meth:`OnlineMethod.learner_batch` - what the optimiser learns from: by default the scored
+   rollouts, or a batch drawn from the method's own buffer (online or replay methods);
+5. :meth:`OnlineMethod.loss` - the loss to minimise for that batch, once per micro-batch,
+   repeated for :meth:`OnlineMethod.update_epochs` optimiser steps (PPO's epochs; 1 by default);
+6. :meth:`OnlineMethod.observe` - update method state (curriculum stages, buffers) after the step.
 
-:meth:`Method.sampler_refresh_every` lets generation run on a copy of the policy that takes the
-learner's weights only every k steps (an online generator that runs ahead of learning), and
-:meth:`Method.prefill_rounds` has the kernel fill the method's buffer from the starting model's
-samples before the first step (a pre-generated pool).
+:meth:`OnlineMethod.sampler_refresh_every` lets generation run on a copy of the policy that takes
+the learner's weights only every k steps (an online generator that runs ahead of learning), and
+:meth:`OnlineMethod.prefill_rounds` has the kernel fill the method's buffer from the starting
+model's samples before the first step (a pre-generated pool).
 
 An :class:`OfflineMethod` instead builds its training data once from the model's own samples and
 trains on it with its own trainer (DPO on preference pairs, supervised refinement data): the kernel
-calls :meth:`OfflineMethod.fit` once in place of the steps above, then logs, checkpoints and
-evaluates as for any run.
+calls :meth:`OfflineMethod.fit` once, then logs, checkpoints and evaluates as for any run.
 
 Hooks return values; none mutates the kernel's objects. State a method keeps across steps is
-returned by :meth:`Method.state_dict` and restored by :meth:`Method.load_state_dict`, so that a
-resumed run continues exactly where it stopped.
+returned by :meth:`MethodBase.state_dict` and restored by :meth:`MethodBase.load_state_dict`, so
+that a resumed run continues exactly where it stopped.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -98,9 +100,9 @@ class Score:
     advantage: float | None = None
     token_weights: list[float] | None = None
     data: dict[str, Any] = field(default_factory=dict)
-    """Method-private values computed once in :meth:`Method.score` and read back in
-    :meth:`Method.loss` (e.g. PPO's old values, per-token advantages and loss masks, which must
-    not change across the epochs of one batch); the kernel never reads them."""
+    """Method-private values computed once in :meth:`OnlineMethod.score` and read back in
+    :meth:`OnlineMethod.loss` (e.g. PPO's old values, per-token advantages and loss masks, which
+    must not change across the epochs of one batch); the kernel never reads them."""
 
 
 @dataclass
@@ -123,26 +125,61 @@ class MethodContext:
     reference_model: PreTrainedModel | None = None
 
 
-class Method(ABC):
-    """Base class of every method plugin."""
+ConfigT = TypeVar("ConfigT", bound=BaseModel)
+
+
+class MethodBase(ABC, Generic[ConfigT]):
+    """What every method plugin has, online or offline: a name, settings of its own pydantic
+    type, the kernel's context and checkpointed state.
+
+    The settings type is the base's type parameter (``class Mine(OnlineMethod[MyConfig])``):
+    :attr:`config_class` is derived from it, ``self.settings`` is typed with it, and the
+    constructor refuses settings of another type, so a plugin never checks or casts its config.
+    """
 
     #: Name used on the command line (``--method NAME``) and in the entry point.
     name: ClassVar[str]
-    #: The pydantic model of the method's config section (``method:`` in the run's YAML).
+    #: The pydantic model of the method's config section (``method:`` in the run's YAML); set
+    #: from the base's type parameter.
     config_class: ClassVar[type[BaseModel]]
+    #: Metrics (logged every step) that show the method's defining mechanism acting; the run's
+    #: summary carries their mean over the run (:func:`kernel.metrics.activity_summary`).
+    activity_metrics: ClassVar[tuple[str, ...]] = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for base in cls.__dict__.get("__orig_bases__", ()):
+            arguments = get_args(base)
+            if arguments and isinstance(arguments[0], type) and issubclass(arguments[0], BaseModel):
+                cls.config_class = arguments[0]
+
+    def __init__(self, settings: ConfigT, context: MethodContext) -> None:
+        if not isinstance(settings, self.config_class):
+            raise TypeError(
+                f"{type(self).__name__} needs settings of type {self.config_class.__name__}, "
+                f"got {type(settings).__name__}"
+            )
+        self.settings = settings
+        self.context = context
+
+    def state_dict(self) -> dict[str, Any]:
+        """Method state to checkpoint (curriculum stages, buffers); JSON-able or tensors."""
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore what :meth:`state_dict` returned."""
+
+
+class OnlineMethod(MethodBase[ConfigT]):
+    """A method trained step by step in the kernel's rollout loop (the hooks in the module's
+    docstring, in that order)."""
+
     #: Ask the sandbox for executed lines (costs a little time per test).
     needs_coverage: ClassVar[bool] = False
     #: Also sample one greedy completion per query (a baseline, as in RLTF and CodeRL).
     needs_greedy_baseline: ClassVar[bool] = False
     #: Keep a frozen copy of the starting model (for KL penalties).
     needs_reference_model: ClassVar[bool] = False
-    #: Metrics (logged every step) that show the method's defining mechanism acting; the run's
-    #: summary carries their mean over the run (:func:`kernel.metrics.activity_summary`).
-    activity_metrics: ClassVar[tuple[str, ...]] = ()
-
-    def __init__(self, config: BaseModel, context: MethodContext) -> None:
-        self.config = config
-        self.context = context
 
     def queries(self, problems: Sequence[Problem]) -> list[Query]:
         """Prompts for this step's problems; by default each problem's own prompt."""
@@ -171,7 +208,7 @@ class Method(ABC):
         learner batch already draws from more than one step's samples. 0 = none."""
         return 0
 
-    def prefill(self, rollouts: Sequence[Rollout], scores: Sequence[Score]) -> None:  # noqa: B027 (optional hook)
+    def prefill(self, rollouts: Sequence[Rollout], scores: Sequence[Score]) -> None:
         """Receive one prefill round's scored rollouts (see :meth:`prefill_rounds`)."""
 
     def update_epochs(self) -> int:
@@ -193,13 +230,6 @@ class Method(ABC):
         """Trainable parameters the method owns (e.g. a value head), optimised with the model."""
         return []
 
-    def state_dict(self) -> dict[str, Any]:
-        """Method state to checkpoint (curriculum stages, buffers); JSON-able or tensors."""
-        return {}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:  # noqa: B027 (optional hook)
-        """Restore what :meth:`state_dict` returned."""
-
 
 @dataclass(frozen=True)
 class OfflineRun:
@@ -212,13 +242,13 @@ class OfflineRun:
     output_dir: Path
 
 
-class OfflineMethod(Method):
+class OfflineMethod(MethodBase[ConfigT]):
     """A method that builds its training data once, from the model's own samples executed in the
     sandbox, and trains on it with its own trainer rather than step by step in the rollout loop.
 
     The kernel calls :meth:`fit` once (``MethodContext.model`` is trained in place), logs the
     rows it returns as steps, writes the final checkpoint and evaluates as for any run. A resumed
-    run whose final checkpoint exists does not fit again. The rollout hooks are never called.
+    run whose final checkpoint exists does not fit again.
     """
 
     @abstractmethod
@@ -226,34 +256,14 @@ class OfflineMethod(Method):
         """Build the data and train ``self.context.model``; one row of metrics per logged step
         (e.g. per optimiser step or per epoch), in order."""
 
-    def score(self, rollouts: Sequence[Rollout]) -> list[Score]:
-        raise TypeError(f"{self.name} trains offline (fit); the rollout loop does not score")
-
-    def loss(self, rollouts: Sequence[Rollout], scores: Sequence[Score]) -> LossOutput:
-        raise TypeError(f"{self.name} trains offline (fit); the rollout loop has no loss")
-
 
 class PluginError(TypeError):
     """A plugin that does not match the API; the message names plugin, hook and signature."""
 
 
-_REQUIRED_ATTRIBUTES = ("name", "config_class")
-
-
-def validate_plugin(plugin: object, origin: str) -> type[Method]:
-    """Check a loaded entry point is a usable Method subclass whose hooks match the base
-    signatures, failing at registration rather than mid-run."""
-    if not (isinstance(plugin, type) and issubclass(plugin, Method)):
-        raise PluginError(f"{origin}: expected a subclass of kernel.plugin.Method, got {plugin!r}")
-    for attribute in _REQUIRED_ATTRIBUTES:
-        if not hasattr(plugin, attribute):
-            raise PluginError(f"{origin}: plugin {plugin.__name__} does not set {attribute!r}")
-    if not (isinstance(plugin.config_class, type) and issubclass(plugin.config_class, BaseModel)):
-        raise PluginError(f"{origin}: {plugin.__name__}.config_class must be a pydantic model")
-    if inspect.isabstract(plugin):
-        missing = sorted(getattr(plugin, "__abstractmethods__", ()))
-        raise PluginError(f"{origin}: plugin {plugin.__name__} does not implement {missing}")
-    for hook in (
+#: Every hook the kernel calls, per base; a plugin's override must accept the same arguments.
+HOOKS: dict[type[MethodBase[Any]], tuple[str, ...]] = {
+    OnlineMethod: (
         "queries",
         "score",
         "learner_batch",
@@ -263,16 +273,62 @@ def validate_plugin(plugin: object, origin: str) -> type[Method]:
         "sampler_refresh_every",
         "loss",
         "observe",
+        "extra_parameters",
         "state_dict",
         "load_state_dict",
-        *(("fit",) if issubclass(plugin, OfflineMethod) else ()),
-    ):
-        base = OfflineMethod if hook == "fit" else Method
-        expected = list(inspect.signature(getattr(base, hook)).parameters)
-        actual = list(inspect.signature(getattr(plugin, hook)).parameters)
-        if actual != expected:
+    ),
+    OfflineMethod: ("fit", "state_dict", "load_state_dict"),
+}
+
+
+def _accepts(expected: inspect.Signature, actual: inspect.Signature) -> bool:
+    """Whether a hook with signature ``actual`` can be called as the kernel calls ``expected``:
+    the same positional parameters by name and in order; any further parameter optional."""
+    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    wanted = [p.name for p in expected.parameters.values()]
+    given = [p for p in actual.parameters.values() if p.kind in positional]
+    if [p.name for p in given[: len(wanted)]] != wanted:
+        return False
+    extra = [p for p in actual.parameters.values() if p.name not in wanted]
+    variadic = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+    return all(p.kind in variadic or p.default is not inspect.Parameter.empty for p in extra)
+
+
+#: A class the kernel can train with: an online or an offline method.
+MethodClass = type[OnlineMethod[Any]] | type[OfflineMethod[Any]]
+
+
+def _check_hooks(plugin: type[MethodBase[Any]], base: type[MethodBase[Any]], origin: str) -> None:
+    if not hasattr(plugin, "name"):
+        raise PluginError(f"{origin}: plugin {plugin.__name__} does not set 'name'")
+    if not hasattr(plugin, "config_class"):
+        raise PluginError(
+            f"{origin}: plugin {plugin.__name__} does not name its settings type: derive from "
+            f"{base.__name__}[YourConfig] with a pydantic model"
+        )
+    if inspect.isabstract(plugin):
+        missing = sorted(getattr(plugin, "__abstractmethods__", ()))
+        raise PluginError(f"{origin}: plugin {plugin.__name__} does not implement {missing}")
+    for hook in HOOKS[base]:
+        expected = inspect.signature(getattr(base, hook))
+        actual = inspect.signature(getattr(plugin, hook))
+        if not _accepts(expected, actual):
             raise PluginError(
-                f"{origin}: {plugin.__name__}.{hook}{inspect.signature(getattr(plugin, hook))} "
-                f"does not match the hook {hook}{inspect.signature(getattr(base, hook))}"
+                f"{origin}: {plugin.__name__}.{hook}{actual} does not match the hook "
+                f"{hook}{expected} (extra parameters need defaults)"
             )
-    return plugin
+
+
+def validate_plugin(plugin: object, origin: str) -> MethodClass:
+    """Check a loaded entry point is a usable online or offline method whose hooks the kernel can
+    call, failing at registration rather than mid-run."""
+    if isinstance(plugin, type) and issubclass(plugin, OnlineMethod):
+        _check_hooks(plugin, OnlineMethod, origin)
+        return plugin
+    if isinstance(plugin, type) and issubclass(plugin, OfflineMethod):
+        _check_hooks(plugin, OfflineMethod, origin)
+        return plugin
+    raise PluginError(
+        f"{origin}: expected a subclass of crucible.kernel.plugin.OnlineMethod or "
+        f"OfflineMethod, got {plugin!r}"
+    )

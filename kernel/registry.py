@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
 
-from crucible.kernel.plugin import Method, validate_plugin
+from crucible.kernel.plugin import MethodClass, validate_plugin
 
 GROUP = "crucible.methods"
 
@@ -22,7 +22,7 @@ class InstalledMethod:
     target: str
     distribution: str
 
-    def load(self) -> type[Method]:
+    def load(self) -> MethodClass:
         (entry,) = [ep for ep in _entries() if ep.name == self.name]
         return validate_plugin(entry.load(), f"entry point {self.name} = {self.target}")
 
@@ -43,7 +43,7 @@ def installed_methods() -> list[InstalledMethod]:
     ]
 
 
-def load_method(name: str) -> type[Method]:
+def load_method(name: str) -> MethodClass:
     """The plugin class registered as ``name``; a clear error lists what is installed."""
     for method in installed_methods():
         if method.name == name:

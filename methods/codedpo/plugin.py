@@ -12,7 +12,7 @@ from typing import ClassVar
 
 from rich.console import Console
 
-from crucible.kernel.plugin import MethodContext, OfflineMethod, OfflineRun
+from crucible.kernel.plugin import OfflineMethod, OfflineRun
 from crucible.methods.codedpo.config import CodeDPOConfig
 from crucible.methods.codedpo.pairs import read_pairs, write_pairs
 
@@ -21,17 +21,10 @@ STATS_FILE = "pairs_stats.json"
 DPO_DIR = "dpo"
 
 
-class CodeDPO(OfflineMethod):
+class CodeDPO(OfflineMethod[CodeDPOConfig]):
     """Self-verified correctness and efficiency preference pairs, trained with DPO."""
 
     name: ClassVar[str] = "codedpo"
-    config_class: ClassVar[type[CodeDPOConfig]] = CodeDPOConfig
-
-    def __init__(self, config: CodeDPOConfig, context: MethodContext) -> None:
-        if not isinstance(config, CodeDPOConfig):
-            raise TypeError(f"CodeDPO needs a CodeDPOConfig, got {type(config).__name__}")
-        super().__init__(config, context)
-        self.settings = config
 
     def fit(self, run: OfflineRun) -> list[dict[str, float]]:
         """Build (or read) the pairs, write them to OUTPUT_DIR/pairs.jsonl with their counts in

@@ -25,7 +25,7 @@ from typing import ClassVar
 from rich.console import Console
 
 from crucible.evaluation.tasks import Task
-from crucible.kernel.plugin import MethodContext, OfflineMethod, OfflineRun, Problem
+from crucible.kernel.plugin import OfflineMethod, OfflineRun, Problem
 from crucible.methods.cycle.config import CycleConfig
 from crucible.sandbox_service.models import ExecuteResponse, Status
 
@@ -44,18 +44,11 @@ def task_of(problem: Problem) -> Task:
     return task
 
 
-class Cycle(OfflineMethod):
+class Cycle(OfflineMethod[CycleConfig]):
     """Learning to self-refine from execution feedback (Phase I SFT, Phase II refinement)."""
 
     name: ClassVar[str] = "cycle"
-    config_class: ClassVar[type[CycleConfig]] = CycleConfig
     activity_metrics: ClassVar[tuple[str, ...]] = ("refine_share", "pgm_masked_token_fraction")
-
-    def __init__(self, config: CycleConfig, context: MethodContext) -> None:
-        if not isinstance(config, CycleConfig):
-            raise TypeError(f"Cycle needs a CycleConfig, got {type(config).__name__}")
-        super().__init__(config, context)
-        self.settings = config
 
     def fit(self, run: OfflineRun) -> list[dict[str, float]]:
         """Phase I, Phase II data, Phase II; one row per epoch (``phase`` says which), the

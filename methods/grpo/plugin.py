@@ -1,4 +1,9 @@
-"""GRPO as a kernel plugin: thin glue between the kernel's hooks and ``loss.py``.
+"""GRPO as a kernel plugin: thin glue between the kernel's hooks and the shared group-baselined
+policy gradient (:mod:`crucible.kernel.policy_gradient`, DeepSeekMath eq. 3).
+
+With one policy update per batch of rollouts (on-policy), the clipped ratio of PPO equals 1 and
+its gradient is that of ``A_i * log pi(y_i,t)``; no KL term: with beta = 0 (DAPO, Dr. GRPO) no
+reference model is kept.
 
 The kernel's own policy-gradient step is used rather than trl's ``GRPOTrainer``: the rollouts come
 from the kernel's sampler and sandbox (overlapped with generation), checkpoints must carry the
@@ -11,31 +16,24 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import ClassVar
 
-from crucible.kernel.plugin import LossOutput, Method, Rollout, Score
-from crucible.kernel.policy import completion_logprobs
+from crucible.kernel.plugin import LossOutput, OnlineMethod, Rollout, Score
+from crucible.kernel.policy_gradient import group_advantages, policy_gradient_step, prompt_key
 from crucible.kernel.rewards import adaptive_reward, coarse_reward
 from crucible.methods.grpo.config import GRPOConfig
-from crucible.methods.grpo.loss import group_advantages, policy_loss
 
 
-class GRPO(Method):
+class GRPO(OnlineMethod[GRPOConfig]):
     """Group-relative advantages over the n samples of each prompt."""
 
     name: ClassVar[str] = "grpo"
-    config_class: ClassVar[type[GRPOConfig]] = GRPOConfig
-
-    @property
-    def settings(self) -> GRPOConfig:
-        assert isinstance(self.config, GRPOConfig)
-        return self.config
 
     def score(self, rollouts: Sequence[Rollout]) -> list[Score]:
         reward_of = adaptive_reward if self.settings.reward == "adaptive" else coarse_reward
         rewards = [reward_of(rollout.verdict) for rollout in rollouts]
-        group_ids = {id(rollout.query): index for index, rollout in enumerate(rollouts)}
-        groups = [group_ids[id(rollout.query)] for rollout in rollouts]
         advantages = group_advantages(
-            rewards, groups, scale=self.settings.scale_rewards, epsilon=self.settings.epsilon
+            rewards,
+            [prompt_key(rollout) for rollout in rollouts],
+            std_epsilon=self.settings.epsilon if self.settings.scale_rewards else None,
         )
         return [
             Score(reward=reward, advantage=advantage)
@@ -43,13 +41,6 @@ class GRPO(Method):
         ]
 
     def loss(self, rollouts: Sequence[Rollout], scores: Sequence[Score]) -> LossOutput:
-        logprobs, _ = completion_logprobs(
-            self.context.model,
-            [rollout.sample.prompt_ids for rollout in rollouts],
-            [rollout.sample.completion_ids for rollout in rollouts],
-            self.context.pad_token_id,
+        return policy_gradient_step(
+            self.context, rollouts, scores, self.settings.loss_normalization
         )
-        advantages = [score.advantage or 0.0 for score in scores]
-        loss = policy_loss(logprobs, advantages, self.settings.loss_normalization)
-        nonzero = sum(1 for value in advantages if value != 0.0)
-        return LossOutput(loss, {"advantage_nonzero_frac": nonzero / len(advantages)})

@@ -30,8 +30,9 @@ from typing import Any, ClassVar
 
 import torch
 
-from crucible.kernel.plugin import LossOutput, Method, MethodContext, Rollout, Score
+from crucible.kernel.plugin import LossOutput, MethodContext, OnlineMethod, Rollout, Score
 from crucible.kernel.policy import completion_logprobs
+from crucible.kernel.policy_gradient import prompt_key
 from crucible.kernel.rewards import feedback_class
 from crucible.kernel.sft import encode_pair, supervised_loss
 from crucible.methods.rltf.buffer import OnlineBuffer
@@ -49,17 +50,10 @@ def _share(values: Sequence[object], wanted: object) -> float:
     return sum(1 for value in values if value == wanted) / len(values) if values else 0.0
 
 
-def prompt_key(rollout: Rollout) -> tuple[str, str, str]:
-    """Which greedy decode is a sample's baseline: the one of the same problem and prompt."""
-    query = rollout.query
-    return (query.problem.problem_id, query.prompt, query.program_prefix)
-
-
-class RLTF(Method):
+class RLTF(OnlineMethod[RLTFConfig]):
     """Online RL from unit-test feedback (coarse, fine-grained and adaptive)."""
 
     name: ClassVar[str] = "rltf"
-    config_class: ClassVar[type[RLTFConfig]] = RLTFConfig
     needs_greedy_baseline: ClassVar[bool] = True
     activity_metrics: ClassVar[tuple[str, ...]] = (
         "line_penalty_fraction",
@@ -67,12 +61,9 @@ class RLTF(Method):
         "buffer_reuse_mean",
     )
 
-    def __init__(self, config: RLTFConfig, context: MethodContext) -> None:
-        if not isinstance(config, RLTFConfig):
-            raise TypeError(f"RLTF needs an RLTFConfig, got {type(config).__name__}")
-        super().__init__(config, context)
-        self.settings = config
-        self.buffer = OnlineBuffer(config.buffer_capacity)
+    def __init__(self, settings: RLTFConfig, context: MethodContext) -> None:
+        super().__init__(settings, context)
+        self.buffer = OnlineBuffer(settings.buffer_capacity)
         self.steps_done = 0
         self.batch_reuse: list[int] = []  # draw counts of the last learner batch
 

@@ -23,7 +23,15 @@ from typing import Any, ClassVar
 
 import torch
 
-from crucible.kernel.plugin import LossOutput, Method, MethodContext, Problem, Query, Rollout, Score
+from crucible.kernel.plugin import (
+    LossOutput,
+    MethodContext,
+    OnlineMethod,
+    Problem,
+    Query,
+    Rollout,
+    Score,
+)
 from crucible.kernel.policy import completion_logprobs
 from crucible.kernel.rewards import coarse_reward
 from crucible.methods.stepcoder.config import StepCoderConfig
@@ -40,19 +48,15 @@ from crucible.methods.stepcoder.value_head import ValueHead
 from crucible.sandbox_service.models import Status
 
 
-class StepCoder(Method):
+class StepCoder(OnlineMethod[StepCoderConfig]):
     """PPO with a curriculum of completion subtasks (CCCS) and executed-line masks (FGO)."""
 
     name: ClassVar[str] = "stepcoder"
-    config_class: ClassVar[type[StepCoderConfig]] = StepCoderConfig
     needs_coverage: ClassVar[bool] = True
     needs_reference_model: ClassVar[bool] = True
 
-    def __init__(self, config: StepCoderConfig, context: MethodContext) -> None:
-        if not isinstance(config, StepCoderConfig):
-            raise TypeError(f"StepCoder needs a StepCoderConfig, got {type(config).__name__}")
-        super().__init__(config, context)
-        self.settings = config
+    def __init__(self, settings: StepCoderConfig, context: MethodContext) -> None:
+        super().__init__(settings, context)
         self.curricula: dict[str, StageState] = {}
         hidden_size = int(context.model.config.hidden_size)
         self.value_head = ValueHead(hidden_size, context.device)

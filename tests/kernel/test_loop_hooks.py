@@ -19,7 +19,14 @@ from crucible.evaluation.datasets import load_dataset
 from crucible.evaluation.problems import to_problems
 from crucible.kernel.loop import Trainer
 from crucible.kernel.models import load_model
-from crucible.kernel.plugin import LossOutput, Method, PluginError, Rollout, Score, validate_plugin
+from crucible.kernel.plugin import (
+    LossOutput,
+    OnlineMethod,
+    PluginError,
+    Rollout,
+    Score,
+    validate_plugin,
+)
 from crucible.kernel.policy import completion_logprobs
 from crucible.kernel.run_config import load_run_config
 from crucible.kernel.sandbox import SandboxHandle
@@ -35,16 +42,13 @@ class Settings(BaseModel):
     learner_size: int | None = None
 
 
-class Recorder(Method):
+class Recorder(OnlineMethod[Settings]):
     """Self-imitation (−mean log π of its own samples), recording every hook call."""
 
     name: ClassVar[str] = "recorder"
-    config_class: ClassVar[type[BaseModel]] = Settings
 
-    def __init__(self, config: BaseModel, context: Any) -> None:
-        super().__init__(config, context)
-        assert isinstance(config, Settings)
-        self.settings = config
+    def __init__(self, settings: Settings, context: Any) -> None:
+        super().__init__(settings, context)
         self.loss_batches: list[list[int]] = []
         self.drift: list[float] = []  # per loss call: max |log π_learner − log π_sampler|
         self.steps = 0
@@ -93,14 +97,23 @@ def sandbox() -> Iterator[SandboxHandle]:
         yield handle
 
 
-def _trainer(tmp_path: Path, sandbox: SandboxHandle, steps: int, **settings: Any) -> Trainer:
+def _trainer(
+    tmp_path: Path,
+    sandbox: SandboxHandle,
+    steps: int,
+    *,
+    prompts: int = 2,
+    accumulation: int = 1,
+    **settings: Any,
+) -> Trainer:
     config = load_run_config(
         None,
         [
             "model.name_or_path=tiny",
             "model.device=cpu",
             f"trainer.steps={steps}",
-            "trainer.batch_prompts=2",
+            f"trainer.batch_prompts={prompts}",
+            f"trainer.grad_accum_steps={accumulation}",
             "trainer.lr=0.01",
             "trainer.checkpoint_every=0",
             "trainer.eval_every=0",
@@ -125,10 +138,10 @@ def _trainer(tmp_path: Path, sandbox: SandboxHandle, steps: int, **settings: Any
 
 
 def test_the_default_hooks_learn_from_the_step_once_on_the_current_policy() -> None:
-    assert Method.update_epochs(None) == 1  # type: ignore[arg-type]
-    assert Method.sampler_refresh_every(None) == 1  # type: ignore[arg-type]
+    assert OnlineMethod.update_epochs(None) == 1  # type: ignore[arg-type]
+    assert OnlineMethod.sampler_refresh_every(None) == 1  # type: ignore[arg-type]
     scores = [Score(reward=1.0)]
-    assert Method.learner_batch(None, [], scores) == ([], scores)  # type: ignore[arg-type]
+    assert OnlineMethod.learner_batch(None, [], scores) == ([], scores)  # type: ignore[arg-type]
     assert Score(reward=0.0).data == {} and Score(reward=0.0).data is not Score(reward=0.0).data
 
 
@@ -145,7 +158,7 @@ class WrongEpochsHook(Recorder):
 @pytest.mark.parametrize(
     ("plugin", "hook"), [(WrongBatchHook, "learner_batch"), (WrongEpochsHook, "update_epochs")]
 )
-def test_the_new_hooks_are_signature_checked(plugin: type[Method], hook: str) -> None:
+def test_the_new_hooks_are_signature_checked(plugin: type[Recorder], hook: str) -> None:
     with pytest.raises(PluginError, match=f"{plugin.__name__}.{hook}.* does not match the hook"):
         validate_plugin(plugin, "origin")
     assert validate_plugin(Recorder, "origin") is Recorder
@@ -172,6 +185,19 @@ def test_learner_batch_chooses_what_the_loss_sees(tmp_path: Path, sandbox: Sandb
     assert isinstance(method, Recorder)
     assert method.loss_batches == [[0]]
     assert method.steps == 1
+    assert rows[0]["calls"] == 1.0
+
+
+def test_method_metrics_are_averaged_over_the_micro_batches_actually_formed(
+    tmp_path: Path, sandbox: SandboxHandle
+) -> None:
+    # 3 prompts x 2 samples = 6 rollouts; 4 accumulation steps give micro-batches of
+    # ceil(6 / 4) = 2, so 3 of them: a metric of 1 per loss call must average to 1, not 3/4
+    trainer = _trainer(tmp_path, sandbox, steps=1, prompts=3, accumulation=4)
+    rows = trainer.train().history
+    method = trainer.method
+    assert isinstance(method, Recorder)
+    assert method.loss_batches == [[0, 1], [2, 3], [4, 5]]
     assert rows[0]["calls"] == 1.0
 
 

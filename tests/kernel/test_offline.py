@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -17,11 +17,9 @@ from crucible.evaluation.datasets import load_dataset
 from crucible.evaluation.problems import to_problems
 from crucible.kernel.loop import Trainer
 from crucible.kernel.plugin import (
-    MethodContext,
     OfflineMethod,
     OfflineRun,
     PluginError,
-    Rollout,
     validate_plugin,
 )
 from crucible.kernel.run_config import RunConfig, SandboxSettings, load_run_config
@@ -34,27 +32,24 @@ class _Settings(BaseModel):
     epochs: int = 2
 
 
-class Memorise(OfflineMethod):
+class Memorise(OfflineMethod[_Settings]):
     """A real offline method: fine-tunes on the problems' reference solutions, and notes each
     fit in the run's folder so a test can count them."""
 
     name: ClassVar[str] = "memorise"
-    config_class: ClassVar[type[BaseModel]] = _Settings
     seen: ClassVar[list[OfflineRun]] = []
 
     def fit(self, run: OfflineRun) -> list[dict[str, float]]:
         Memorise.seen.append(run)
-        assert isinstance(self.config, _Settings)
         pairs = [(p.prompt, p.reference_solution) for p in run.problems]
         losses = fine_tune(
-            self.context.model, self.context.tokenizer, pairs, epochs=self.config.epochs, lr=3e-3
+            self.context.model, self.context.tokenizer, pairs, epochs=self.settings.epochs, lr=3e-3
         )
         return [{"loss": loss} for loss in losses]
 
 
-class NoFit(OfflineMethod):
+class NoFit(OfflineMethod[_Settings]):
     name: ClassVar[str] = "no-fit"
-    config_class: ClassVar[type[BaseModel]] = _Settings
 
 
 class WrongFit(Memorise):
@@ -71,23 +66,6 @@ def test_an_offline_plugin_must_implement_fit_with_the_hook_signature() -> None:
         match=r"WrongFit\.fit\(self, run: .*, extra: .*does not match the hook fit\(self, run",
     ):
         validate_plugin(WrongFit, "origin")
-
-
-def test_the_rollout_hooks_of_an_offline_method_refuse_to_run(context: Any) -> None:
-    method = Memorise(_Settings(), context)
-    rollouts: Sequence[Rollout] = []
-    with pytest.raises(TypeError, match="memorise trains offline"):
-        method.score(rollouts)
-    with pytest.raises(TypeError, match="memorise trains offline"):
-        method.loss(rollouts, [])
-
-
-@pytest.fixture
-def context(tiny: tuple[Any, Any]) -> MethodContext:
-    import torch
-
-    model, tokenizer = tiny
-    return MethodContext(model, tokenizer, torch.device("cpu"), 0, int(tokenizer.pad_token_id))
 
 
 @pytest.fixture(scope="module")

@@ -20,19 +20,37 @@ from pydantic import BaseModel
 from typer.testing import CliRunner
 
 from crucible.cli.main import app
-from crucible.kernel.plugin import LossOutput, Method, PluginError, Rollout, Score, validate_plugin
+from crucible.kernel.plugin import (
+    LossOutput,
+    OfflineMethod,
+    OfflineRun,
+    OnlineMethod,
+    PluginError,
+    Rollout,
+    Score,
+    validate_plugin,
+)
 from crucible.kernel.registry import GROUP, installed_methods, load_method
+from crucible.methods.codedpo import CodeDPO
+from crucible.methods.codedpo.config import CodeDPOConfig
+from crucible.methods.cycle import Cycle
+from crucible.methods.cycle.config import CycleConfig
 from crucible.methods.grpo import GRPO
+from crucible.methods.grpo.config import GRPOConfig
 from crucible.methods.reinforce import Reinforce
+from crucible.methods.reinforce.config import ReinforceConfig
+from crucible.methods.rltf import RLTF
+from crucible.methods.rltf.config import RLTFConfig
+from crucible.methods.stepcoder import StepCoder
+from crucible.methods.stepcoder.config import StepCoderConfig
 
 
 class _Settings(BaseModel):
     pass
 
 
-class Good(Method):
+class Good(OnlineMethod[_Settings]):
     name: ClassVar[str] = "good"
-    config_class: ClassVar[type[BaseModel]] = _Settings
 
     def score(self, rollouts: Sequence[Rollout]) -> list[Score]:
         return [Score(reward=0.0) for _ in rollouts]
@@ -94,33 +112,48 @@ def test_a_non_method_is_rejected(plugin: object) -> None:
         validate_plugin(plugin, "entry point x = pkg:thing")
     message = str(caught.value)
     assert message.startswith(
-        "entry point x = pkg:thing: expected a subclass of kernel.plugin.Method"
+        "entry point x = pkg:thing: expected a subclass of crucible.kernel.plugin.OnlineMethod "
+        "or OfflineMethod"
     )
     assert repr(plugin) in message
 
 
-class NoName(Method):
-    config_class: ClassVar[type[BaseModel]] = _Settings
+class NoName(OnlineMethod[_Settings]):
     score = Good.score
     loss = Good.loss
 
 
-class NoConfig(Method):
+class NoConfig(OnlineMethod):  # type: ignore[type-arg]
     name: ClassVar[str] = "no-config"
     score = Good.score
     loss = Good.loss
 
 
-class DataclassConfig(Good):
-    config_class = dict  # type: ignore[assignment]
+class DictConfig(OnlineMethod[dict]):  # type: ignore[type-var]
+    name: ClassVar[str] = "dict-config"
+    score = Good.score
+    loss = Good.loss
+
+
+class NoOfflineConfig(OfflineMethod):  # type: ignore[type-arg]
+    name: ClassVar[str] = "no-offline-config"
+
+    def fit(self, run: OfflineRun) -> list[dict[str, float]]:
+        return []
+
+
+_NAMES_ITS_TYPE = (
+    "does not name its settings type: derive from {}[YourConfig] with a pydantic model"
+)
 
 
 @pytest.mark.parametrize(
     ("plugin", "expected"),
     [
         (NoName, "plugin NoName does not set 'name'"),
-        (NoConfig, "plugin NoConfig does not set 'config_class'"),
-        (DataclassConfig, "DataclassConfig.config_class must be a pydantic model"),
+        (NoConfig, "plugin NoConfig " + _NAMES_ITS_TYPE.format("OnlineMethod")),
+        (DictConfig, "plugin DictConfig " + _NAMES_ITS_TYPE.format("OnlineMethod")),
+        (NoOfflineConfig, "plugin NoOfflineConfig " + _NAMES_ITS_TYPE.format("OfflineMethod")),
     ],
 )
 def test_missing_class_attributes_are_named(plugin: type, expected: str) -> None:
@@ -128,9 +161,8 @@ def test_missing_class_attributes_are_named(plugin: type, expected: str) -> None
         validate_plugin(plugin, "origin")
 
 
-class NoLoss(Method):
+class NoLoss(OnlineMethod[_Settings]):
     name: ClassVar[str] = "no-loss"
-    config_class: ClassVar[type[BaseModel]] = _Settings
     score = Good.score
 
 
@@ -170,6 +202,18 @@ class QueriesAsStaticmethod(Good):
         return []
 
 
+class ParametersNeedADevice(Good):
+    def extra_parameters(self, device: str) -> list[Any]:  # type: ignore[override]
+        return []
+
+
+class ExtraKeywordOnly(Good):
+    def observe(  # type: ignore[override]
+        self, rollouts: Sequence[Rollout], scores: Sequence[Score], *, log: bool
+    ) -> dict[str, float]:
+        return {}
+
+
 @pytest.mark.parametrize(
     ("plugin", "hook", "actual"),
     [
@@ -179,16 +223,76 @@ class QueriesAsStaticmethod(Good):
         (StatefulWrongly, "state_dict", "(self, destination: 'dict[str, Any]')"),
         (LoadsNothing, "load_state_dict", "(self)"),
         (QueriesAsStaticmethod, "queries", "(problems)"),
+        (ParametersNeedADevice, "extra_parameters", "(self, device: 'str')"),
+        (ExtraKeywordOnly, "observe", "(self, rollouts: 'Sequence[Rollout]', scores:"),
     ],
 )
 def test_a_hook_with_the_wrong_signature_names_plugin_hook_and_both_signatures(
-    plugin: type[Method], hook: str, actual: str
+    plugin: type[OnlineMethod[Any]], hook: str, actual: str
 ) -> None:
     with pytest.raises(PluginError) as caught:
         validate_plugin(plugin, "entry point bad = pkg:Bad")
     message = str(caught.value)
     assert message.startswith(f"entry point bad = pkg:Bad: {plugin.__name__}.{hook}{actual}")
     assert f" does not match the hook {hook}(self" in message
+
+
+class OptionalExtras(Good):
+    """Hooks with extra optional parameters (a default, keyword-only with a default, **kwargs):
+    the kernel's calls still work, so validation accepts them."""
+
+    def score(self, rollouts: Sequence[Rollout], verbose: bool = False) -> list[Score]:
+        return [Score(reward=1.0 if verbose else 0.0) for _ in rollouts]
+
+    def observe(
+        self, rollouts: Sequence[Rollout], scores: Sequence[Score], *, log: bool = False
+    ) -> dict[str, float]:
+        return {"logged": float(log)}
+
+    def state_dict(self, **options: Any) -> dict[str, Any]:
+        return dict(options)
+
+
+def test_hooks_with_optional_extra_parameters_pass() -> None:
+    assert validate_plugin(OptionalExtras, "origin") is OptionalExtras
+
+
+class FitTwice(OfflineMethod[_Settings]):
+    name: ClassVar[str] = "fit-twice"
+
+    def fit(self, run: OfflineRun, times: int) -> list[dict[str, float]]:  # type: ignore[override]
+        return []
+
+
+def test_an_offline_plugin_is_checked_for_fit_and_the_shared_hooks_only() -> None:
+    with pytest.raises(PluginError, match=r"FitTwice\.fit\(self, run: .*, times: 'int'\)"):
+        validate_plugin(FitTwice, "origin")
+    assert not hasattr(OfflineMethod, "score") and not hasattr(OfflineMethod, "loss")
+    assert not hasattr(OnlineMethod, "fit")
+
+
+@pytest.mark.parametrize(
+    ("plugin", "settings"),
+    [
+        (GRPO, GRPOConfig),
+        (Reinforce, ReinforceConfig),
+        (RLTF, RLTFConfig),
+        (StepCoder, StepCoderConfig),
+        (CodeDPO, CodeDPOConfig),
+        (Cycle, CycleConfig),
+    ],
+)
+def test_a_plugins_settings_type_is_its_bases_type_parameter(
+    plugin: type[Any], settings: type[BaseModel]
+) -> None:
+    assert plugin.config_class is settings
+    assert validate_plugin(plugin, "origin") is plugin
+
+
+def test_a_method_refuses_settings_of_another_type() -> None:
+    with pytest.raises(TypeError, match=r"^Good needs settings of type _Settings, got GRPOConfig$"):
+        Good(GRPOConfig(), None)  # type: ignore[arg-type]
+    assert Good(_Settings(), None).settings == _Settings()  # type: ignore[arg-type]
 
 
 # ----------------------------------------------------- a third-party distribution, end to end

@@ -241,7 +241,7 @@ def test_the_plugin_is_registered_and_valid(context: MethodContext) -> None:
     assert validate_plugin(RLTF, "test") is RLTF
     assert RLTF.needs_greedy_baseline
     assert RLTF(RLTFConfig(weight_reload_every=7), context).sampler_refresh_every() == 7
-    with pytest.raises(TypeError, match="needs an RLTFConfig, got GRPOConfig"):
+    with pytest.raises(TypeError, match="needs settings of type RLTFConfig, got GRPOConfig"):
         RLTF(GRPOConfig(), context)  # type: ignore[arg-type]
 
 

@@ -326,7 +326,7 @@ def test_bad_settings_are_rejected(section: dict[str, object]) -> None:
 def test_the_plugin_is_registered_and_valid(context: MethodContext) -> None:
     assert load_method("stepcoder") is StepCoder
     assert validate_plugin(StepCoder, "test") is StepCoder
-    with pytest.raises(TypeError, match="needs a StepCoderConfig, got GRPOConfig"):
+    with pytest.raises(TypeError, match="needs settings of type StepCoderConfig, got GRPOConfig"):
         StepCoder(GRPOConfig(), context)  # type: ignore[arg-type]
 
 
