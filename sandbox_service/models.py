@@ -70,6 +70,12 @@ class Limits(_Model):
     output_limit_bytes: Annotated[int, Field(ge=1 << 10, le=1 << 30)] | None = None
 
 
+def backstop_wall_ms(cpu_time_limit_ms: float) -> float:
+    """The contract's wall-clock limit of a test that sets none: 3 x its CPU limit plus one
+    second (room for start-up and a loaded host, while a sleeping program still ends soon)."""
+    return 3 * cpu_time_limit_ms + 1000
+
+
 class ResolvedLimits(_Model):
     """Limits with every default filled in, as echoed in a verdict."""
 
@@ -81,7 +87,7 @@ class ResolvedLimits(_Model):
     @classmethod
     def resolve(cls, limits: Limits, defaults: ResolvedLimits) -> ResolvedLimits:
         cpu = limits.cpu_time_limit_ms or defaults.cpu_time_limit_ms
-        wall = limits.wall_time_limit_ms or max(defaults.wall_time_limit_ms, 3 * cpu + 1000)
+        wall = limits.wall_time_limit_ms or backstop_wall_ms(cpu)
         return cls(
             cpu_time_limit_ms=cpu,
             wall_time_limit_ms=wall,

@@ -54,6 +54,7 @@ from crucible.sandbox_service.models import (
     Status,
     Subtype,
     TestResult,
+    backstop_wall_ms,
 )
 
 _ISOLATION = {
@@ -82,6 +83,17 @@ def _importable_directory(path: Path) -> Path:
     return path.resolve()
 
 
+def _contract_wall_limit(limits: ResolvedLimits) -> ResolvedLimits:
+    wanted = backstop_wall_ms(limits.cpu_time_limit_ms)
+    if limits.wall_time_limit_ms != wanted:
+        raise ValueError(
+            f"wall_time_limit_ms must be 3 x cpu_time_limit_ms + 1000 = {wanted:g} (the "
+            f"contract's wall limit of a request that sets none), got "
+            f"{limits.wall_time_limit_ms:g}"
+        )
+    return limits
+
+
 class EngineConfig(BaseModel):
     """How the engine runs programs; the server's and the CLI's flags map onto these fields."""
 
@@ -101,14 +113,16 @@ class EngineConfig(BaseModel):
         description="Requests allowed to wait for a worker; beyond that execute() raises "
         "EngineBusy (the server answers RESOURCE_EXHAUSTED).",
     )
-    default_limits: ResolvedLimits = Field(
+    default_limits: Annotated[ResolvedLimits, AfterValidator(_contract_wall_limit)] = Field(
         default=ResolvedLimits(
             cpu_time_limit_ms=4000.0,
             wall_time_limit_ms=13000.0,
             memory_limit_bytes=512 << 20,
             output_limit_bytes=8 << 20,
         ),
-        description="Limits used for fields a request leaves unset (RLTF uses a 4 s limit).",
+        description="Limits used for fields a request leaves unset (RLTF uses a 4 s limit); "
+        "an unset wall limit is always 3 x the CPU limit + 1 s (the contract), so the default "
+        "wall limit must follow that rule.",
     )
     python_packages: Annotated[Path, AfterValidator(_importable_directory)] | None = Field(
         default=None,

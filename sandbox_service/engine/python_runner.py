@@ -10,6 +10,7 @@ import atexit
 import importlib.util
 import math
 import py_compile
+import re
 import shutil
 import signal
 import sys
@@ -57,6 +58,8 @@ JAIL_WORKDIR = "/tmp"
 SOLUTION_NAME = "solution.py"
 # Captured output returned per test (the whole stdout is still compared for stdio tests).
 CAPTURE_BYTES = 64 << 10
+# How CPython's compiler messages quote a line ("... after function definition on line 4").
+_ON_LINE = re.compile(r"\bon line (\d+)\b")
 
 
 class InvalidTest(ValueError):
@@ -246,6 +249,18 @@ class SourceMap:
                 out.append(f"    {text}")
         return "\n".join(out)
 
+    def message(self, text: str) -> str:
+        """A compiler message with the lines it quotes ("expected an indented block after
+        'if' statement on line 7") in the candidate's coordinates, like ``error.line``; a line
+        of the prelude is named as one."""
+
+        def shift(found: re.Match[str]) -> str:
+            line = int(found[1])
+            mapped = self.to_candidate(self.path, line)
+            return f"on line {mapped}" if mapped else f"on line {line} of the prelude"
+
+        return _ON_LINE.sub(shift, text)
+
     def deepest_line(self, frames: list[list[Any]]) -> int:
         for filename, line, _name, _text in reversed(frames):
             mapped = self.to_candidate(filename, line)
@@ -257,7 +272,7 @@ class SourceMap:
 def compile_error(record: dict[str, Any], source_map: SourceMap) -> ErrorInfo:
     syntax = record.get("syntax") or {}
     line = source_map.to_candidate(source_map.path, int(syntax.get("lineno") or 0))
-    message = str(record.get("message", ""))
+    message = source_map.message(str(record.get("message", "")))
     exc_type = str(record.get("exc_type", "SyntaxError"))
     subtype, line = compile_error_subtype(exc_type, message, line, source_map.source_lines)
     return ErrorInfo(

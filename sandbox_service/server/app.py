@@ -21,7 +21,6 @@ from typing import Annotated, Any
 import grpc
 from grpc_health.v1 import health as grpc_health
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from crucible.sandbox.v1 import sandbox_pb2_grpc as pb_grpc
@@ -38,6 +37,7 @@ from crucible.sandbox_service.server.metrics import (
     split_host_port,
     start_metrics_endpoint,
 )
+from crucible.sandbox_service.server.reflection import enable_reflection
 from crucible.sandbox_service.server.servicer import SandboxServicer
 from crucible.sandbox_service.wire import SERVICE_NAME
 
@@ -164,8 +164,7 @@ async def start_server(
         await health.set(service, health_pb2.HealthCheckResponse.SERVING)
     health_pb2_grpc.add_HealthServicer_to_server(health, server)
 
-    services = (SERVICE_NAME, grpc_health.SERVICE_NAME, reflection.SERVICE_NAME)
-    reflection.enable_server_reflection(services, server)
+    enable_reflection((SERVICE_NAME, grpc_health.SERVICE_NAME), server)
     port = server.add_insecure_port(address)
     endpoint = None
     if options.metrics_address is not None:

@@ -20,7 +20,7 @@ from crucible.sandbox.v1 import sandbox_pb2 as pb
 from crucible.sandbox.v1 import sandbox_pb2_grpc as pb_grpc
 from crucible.sandbox_service import wire
 from crucible.sandbox_service.engine import Engine
-from crucible.sandbox_service.server.dispatch import Failure, Outcome, answer
+from crucible.sandbox_service.server.dispatch import Failure, Outcome, answer, refuse
 from crucible.sandbox_service.server.metrics import ServerMetrics
 
 # A request cancelled this close to its deadline (seconds) is counted as past its deadline.
@@ -77,6 +77,7 @@ class SandboxServicer(pb_grpc.SandboxServiceServicer):
         answers: asyncio.Queue[pb.ExecuteBatchResponse | None] = asyncio.Queue()
         slots = asyncio.Semaphore(self._batch_concurrency)
         running: set[asyncio.Task[None]] = set()
+        seen: set[str] = set()
 
         async def answer(item: pb.ExecuteBatchRequest) -> None:
             answers.put_nowait(await self._batch_item(item, context))
@@ -86,6 +87,10 @@ class SandboxServicer(pb_grpc.SandboxServiceServicer):
                 items = aiter(request_iterator)
                 while (item := await self._next_item(items)) is not None:
                     await slots.acquire()
+                    refused = self._refused_id(item, seen, context)
+                    if refused is not None:
+                        answers.put_nowait(refused)
+                        continue
                     task = asyncio.create_task(answer(item))
                     running.add(task)
                     task.add_done_callback(running.discard)
@@ -128,6 +133,27 @@ class SandboxServicer(pb_grpc.SandboxServiceServicer):
         reply = wire.languages_to_proto(self._engine.languages())
         self._metrics.requests.labels(method="ListLanguages", code="OK").inc()
         return reply
+
+    def _refused_id(
+        self, item: pb.ExecuteBatchRequest, seen: set[str], context: grpc.aio.ServicerContext
+    ) -> pb.ExecuteBatchResponse | None:
+        """The answer to an item whose ``request_id`` cannot identify its answer (empty, or
+        used by an earlier item of the stream), counted and logged; None for a good one. An
+        item without a request is left to :meth:`_batch_item`, which says so."""
+        if not item.HasField("request"):
+            return None
+        request_id = item.request.request_id
+        if not request_id:
+            message = "request.request_id is empty; a batch answer is matched to its item by it"
+        elif request_id in seen:
+            message = f"request.request_id {request_id!r} is used by an earlier item of this stream"
+        else:
+            seen.add(request_id)
+            return None
+        failure = Failure(grpc.StatusCode.INVALID_ARGUMENT, message)
+        refuse(self._metrics, "ExecuteBatch", failure, context.peer())
+        error = pb.ItemError(code=failure.code.name, message=message)
+        return pb.ExecuteBatchResponse(request_id=request_id, error=error)
 
     async def _batch_item(
         self, item: pb.ExecuteBatchRequest, context: grpc.aio.ServicerContext

@@ -13,8 +13,9 @@ from typing import Any
 
 import grpc
 import pytest
+from google.protobuf import descriptor_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+from grpc_reflection.v1alpha import reflection_pb2
 from sandbox_harness import PYTHON, ControlledEngine, LoopThread, request, verdict, wait_until
 
 from crucible.sandbox.v1 import sandbox_pb2 as pb
@@ -177,6 +178,32 @@ def test_batch_item_failures_are_answers_and_the_stream_goes_on(
     assert replies[""].error == pb.ItemError(code="INVALID_ARGUMENT", message="request is not set")
 
 
+def test_batch_items_without_a_usable_request_id_are_refused_and_the_stream_goes_on(
+    start_controlled: Start, stub_for: StubFor
+) -> None:
+    engine = controlled()
+    stub = stub_for(start_controlled(engine).address)
+    items = batch(proto(request_id="a"), proto(request_id=""), proto(request_id="a"))
+    items += batch(proto(request_id="b"))
+    replies = list(stub.ExecuteBatch(iter(items), timeout=5))
+    assert sorted(reply.WhichOneof("outcome") for reply in replies) == [
+        "error",
+        "error",
+        "response",
+        "response",
+    ]
+    errors = {reply.request_id: reply.error for reply in replies if reply.HasField("error")}
+    assert errors[""] == pb.ItemError(
+        code="INVALID_ARGUMENT",
+        message="request.request_id is empty; a batch answer is matched to its item by it",
+    )
+    assert errors["a"] == pb.ItemError(
+        code="INVALID_ARGUMENT",
+        message="request.request_id 'a' is used by an earlier item of this stream",
+    )
+    assert engine.calls == 2  # the refused items never reached the engine
+
+
 def test_batch_item_the_engine_is_too_busy_for_is_resource_exhausted(
     start_controlled: Start, stub_for: StubFor
 ) -> None:
@@ -213,13 +240,40 @@ def test_health_is_serving_for_the_server_and_the_service(start_controlled: Star
             assert reply.status == health_pb2.HealthCheckResponse.SERVING
 
 
-def test_reflection_lists_the_services(start_controlled: Start) -> None:
+@pytest.mark.parametrize("version", ["v1", "v1alpha"])
+def test_reflection_lists_and_describes_the_services(start_controlled: Start, version: str) -> None:
+    # v1 and v1alpha messages are byte-identical, so v1alpha's classes speak v1 too; only the
+    # method path differs.
+    asks = [
+        reflection_pb2.ServerReflectionRequest(list_services=""),
+        reflection_pb2.ServerReflectionRequest(file_containing_symbol=wire.SERVICE_NAME),
+        reflection_pb2.ServerReflectionRequest(
+            file_containing_symbol=f"grpc.reflection.{version}.ServerReflection"
+        ),
+    ]
     with grpc.insecure_channel(start_controlled(controlled()).address) as channel:
-        reflection = reflection_pb2_grpc.ServerReflectionStub(channel)
-        ask = reflection_pb2.ServerReflectionRequest(list_services="")
-        replies = reflection.ServerReflectionInfo(iter([ask]), timeout=5)
-        names = {service.name for r in replies for service in r.list_services_response.service}
+        call = channel.stream_stream(
+            f"/grpc.reflection.{version}.ServerReflection/ServerReflectionInfo",
+            request_serializer=reflection_pb2.ServerReflectionRequest.SerializeToString,
+            response_deserializer=reflection_pb2.ServerReflectionResponse.FromString,
+        )
+        listed, sandbox, itself = list(call(iter(asks), timeout=5))
+    names = {service.name for service in listed.list_services_response.service}
     assert {wire.SERVICE_NAME, "grpc.health.v1.Health"} <= names
+    assert {
+        "grpc.reflection.v1.ServerReflection",
+        "grpc.reflection.v1alpha.ServerReflection",
+    } <= names
+    files = [
+        descriptor_pb2.FileDescriptorProto.FromString(data)
+        for reply in (sandbox, itself)
+        for data in reply.file_descriptor_response.file_descriptor_proto
+    ]
+    assert files[0].package == "crucible.sandbox.v1"
+    assert files[-1].package == f"grpc.reflection.{version}"
+    assert [method.input_type for method in files[-1].service[0].method] == [
+        f".grpc.reflection.{version}.ServerReflectionRequest"
+    ]
 
 
 def test_messages_beyond_grpcs_4_mib_default_are_accepted(
