@@ -10,6 +10,7 @@ balances over several addresses.
 from __future__ import annotations
 
 import asyncio
+import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -31,7 +32,14 @@ class SandboxHandle:
         *,
         workers: int | None = None,
         isolation: Literal["strict", "pooled", "none"] = "pooled",
+        streams: int = 8,
     ) -> None:
+        """``streams``: concurrent ExecuteBatch streams one :meth:`execute` call uses with
+        remote servers. A stream is one call, so it runs on one server: behind one name of a
+        fleet (``dns:///…``, balanced round robin), a batch is served by up to this many."""
+        if streams < 1:
+            raise ValueError(f"streams must be at least 1, got {streams}")
+        self._streams = streams
         self._client: SandboxClient | None = None
         self._engine: Engine | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -79,11 +87,12 @@ class SandboxHandle:
     ) -> list[ExecuteResponse]:
         """Execute every request and wait for all verdicts (request order).
 
-        Remote servers get them as one ExecuteBatch stream (the batch API: one call that fills
-        the servers' queues, as an evaluator submits a whole matrix of programs). The stream
-        needs unique request ids, so each request travels under its position and its verdict
-        comes back under the caller's id. ``on_verdict`` is called (in this thread) once per
-        verdict as it arrives: a progress bar's hook."""
+        Remote servers get them over ExecuteBatch streams (the batch API: calls that fill the
+        servers' queues, as an evaluator submits a whole matrix of programs), the requests dealt
+        out over up to ``streams`` of them. A stream needs unique request ids, so each request
+        travels under its position and its verdict comes back under the caller's id.
+        ``on_verdict`` is called (in this thread) once per verdict as it arrives: a progress
+        bar's hook."""
         began = time.perf_counter()
         if self._client is None:
             futures = self.submit(requests)
@@ -94,9 +103,25 @@ class SandboxHandle:
             METER.waited_for_sandbox(time.perf_counter() - began)
             return done
         keyed = [r.model_copy(update={"request_id": str(i)}) for i, r in enumerate(requests)]
+        client, pool = self._client, self._pool
+        assert pool is not None
+        arrived: queue.Queue[ExecuteResponse | Exception] = queue.Queue()
+
+        def stream(part: list[ExecuteRequest]) -> None:
+            try:
+                for verdict in client.execute_many(part):
+                    arrived.put(verdict)
+            except Exception as exc:  # re-raised in the caller's thread below
+                arrived.put(exc)
+
+        for k in range(min(self._streams, len(keyed))):
+            pool.submit(stream, keyed[k :: self._streams])
         verdicts: dict[int, ExecuteResponse] = {}
-        for verdict in self._client.execute_many(keyed):
-            verdicts[int(verdict.request_id)] = verdict
+        while len(verdicts) < len(keyed):
+            item = arrived.get()
+            if isinstance(item, Exception):
+                raise item
+            verdicts[int(item.request_id)] = item
             if on_verdict is not None:
                 on_verdict()
         METER.waited_for_sandbox(time.perf_counter() - began)

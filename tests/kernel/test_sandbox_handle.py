@@ -1,6 +1,7 @@
 """The kernel's sandbox handle against a real gRPC server on 127.0.0.1: ``execute`` sends a whole
-list of requests as one ExecuteBatch stream and gives the verdicts back in request order under
-the caller's request ids (duplicated or empty ones included)."""
+list of requests over ExecuteBatch streams and gives the verdicts back in request order under
+the caller's request ids (duplicated or empty ones included). tests/sandbox/test_fleet.py shows
+the streams spreading over several servers."""
 
 from __future__ import annotations
 

@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 from live_server import LiveServer, live_server, wait_until
 
+from crucible.kernel.sandbox import SandboxHandle
 from crucible.sandbox_service.client import RetryPolicy, SandboxClient
 from crucible.sandbox_service.models import ExecuteRequest, Status, StdioTest
 from crucible.sandbox_service.models import TestCase as Case
@@ -152,3 +153,21 @@ def test_an_aged_connection_is_replaced_without_losing_a_request(tmp_path: Path)
                 break
     assert len(peers) > 1, f"{batches} batches over one connection"
     assert sorted(answered) == sorted(f"r{i}" for i in range(len(answered)))
+
+
+def test_one_execute_call_of_the_kernel_spreads_over_the_fleet(tmp_path: Path) -> None:
+    """An evaluation's or CodeDPO's matrix is one ``SandboxHandle.execute`` call: its streams
+    go to every server, and the verdicts come back in request order."""
+    count = 300
+    with ExitStack() as stack:
+        servers = []
+        for name in ("one", "two", "three"):
+            (tmp_path / name).mkdir()
+            servers.append(stack.enter_context(live_server(tmp_path / name, workers=1)))
+        handle = stack.enter_context(SandboxHandle([s.address for s in servers], streams=6))
+        verdicts = handle.execute([request(i) for i in range(count)])
+        served = [len(server.request_logs()) for server in servers]
+    assert [v.request_id for v in verdicts] == [f"r{i}" for i in range(count)]
+    assert {v.status for v in verdicts} == {Status.PASSED}
+    assert sum(served) == count
+    assert min(served) > 0, served
