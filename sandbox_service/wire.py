@@ -168,24 +168,23 @@ def _test_fields(test: pb.TestCase, index: int) -> dict[str, Any]:
     return {
         "name": test.name,
         "body": body,
-        "checker": _checker_fields(test, index),
+        "checker": _checker_fields(test, f"tests[{index}]"),
     }
 
 
-def _checker_fields(test: pb.TestCase, index: int) -> dict[str, Any] | None:
-    """``None`` (the test kind's default) when the checker or its kind is unset."""
-    if not test.HasField("checker") or test.checker.kind == pb.OutputChecker.KIND_UNSPECIFIED:
+def _checker_fields(owner: pb.TestCase | pb.TestResult, path: str) -> dict[str, Any] | None:
+    """``None`` (the test kind's default) when the checker or its kind is unset. A tolerance
+    that is not set takes the model's default, the contract's 1e-6; one set to 0 is 0."""
+    if not owner.HasField("checker") or owner.checker.kind == pb.OutputChecker.KIND_UNSPECIFIED:
         return None
-    checker = test.checker
-    kind = _enum_from_proto(
-        pb.OutputChecker.Kind, checker.kind, CheckerKind, f"tests[{index}].checker.kind"
-    )
-    fields: dict[str, Any] = {"kind": kind}
-    # 0 means the contract's default tolerance, which is the model's default
-    if checker.float_absolute_tolerance:
-        fields["float_absolute_tolerance"] = checker.float_absolute_tolerance
-    if checker.float_relative_tolerance:
-        fields["float_relative_tolerance"] = checker.float_relative_tolerance
+    checker = owner.checker
+    where = f"{path}.checker.kind"
+    fields: dict[str, Any] = {
+        "kind": _enum_from_proto(pb.OutputChecker.Kind, checker.kind, CheckerKind, where)
+    }
+    for name in ("float_absolute_tolerance", "float_relative_tolerance"):
+        if checker.HasField(name):
+            fields[name] = getattr(checker, name)
     return fields
 
 
@@ -262,7 +261,7 @@ def response_from_proto(message: pb.ExecuteResponse) -> ExecuteResponse:
             wall_time_ms=message.wall_time_ms,
             peak_memory_bytes=message.peak_memory_bytes,
             isolation=_enum_from_proto(
-                pb.IsolationMode, message.isolation, IsolationMode, "isolation"
+                pb.ExecuteResponse.IsolationMode, message.isolation, IsolationMode, "isolation"
             ),
             limits=ResolvedLimits(
                 cpu_time_limit_ms=message.limits.cpu_time_limit_ms,
@@ -304,15 +303,8 @@ def _test_result_to_proto(result: TestResult) -> pb.TestResult:
 
 
 def _test_result_from_proto(message: pb.TestResult, path: str) -> TestResult:
-    checker = None
-    if message.HasField("checker") and message.checker.kind != pb.OutputChecker.KIND_UNSPECIFIED:
-        checker = OutputChecker(
-            kind=_enum_from_proto(
-                pb.OutputChecker.Kind, message.checker.kind, CheckerKind, f"{path}.checker.kind"
-            ),
-            float_absolute_tolerance=message.checker.float_absolute_tolerance,
-            float_relative_tolerance=message.checker.float_relative_tolerance,
-        )
+    fields = _checker_fields(message, path)
+    checker = OutputChecker(**fields) if fields is not None else None
     return TestResult(
         index=message.index,
         name=message.name,

@@ -131,6 +131,22 @@ def test_request_round_trip_keeps_every_field() -> None:
     assert wire.request_from_proto(parsed) == FULL_REQUEST
 
 
+def test_a_zero_tolerance_is_zero_and_an_unset_one_the_default() -> None:
+    exact = OutputChecker(
+        kind=CheckerKind.FLOAT, float_absolute_tolerance=0.5, float_relative_tolerance=0.0
+    )
+    test = Case(body=CallTest(function_name="f", expected_json="1.0"), checker=exact)
+    request = FULL_REQUEST.model_copy(update={"tests": [test]})
+    message = pb.ExecuteRequest.FromString(wire.request_to_proto(request).SerializeToString())
+    assert message.tests[0].checker.HasField("float_relative_tolerance")
+    assert wire.request_from_proto(message).tests[0].checker == exact
+    message.tests[0].checker.ClearField("float_absolute_tolerance")
+    message.tests[0].checker.ClearField("float_relative_tolerance")
+    assert wire.request_from_proto(message).tests[0].checker == OutputChecker(
+        kind=CheckerKind.FLOAT
+    )
+
+
 def test_unset_limits_travel_as_zero_and_come_back_unset() -> None:
     request = FULL_REQUEST.model_copy(update={"limits": Limits(cpu_time_limit_ms=100.0)})
     message = wire.request_to_proto(request)
@@ -284,3 +300,13 @@ def test_languages_round_trip() -> None:
     message = wire.languages_to_proto(languages)
     parsed = pb.ListLanguagesResponse.FromString(message.SerializeToString())
     assert wire.languages_from_proto(parsed) == languages
+
+
+def test_package_level_enum_values_carry_their_enums_prefix() -> None:
+    # AIP-126: values of a package-level enum share the package's scope (C++), so they carry
+    # the enum's name; IsolationMode's unprefixed values live in ExecuteResponse instead.
+    for enum in pb.DESCRIPTOR.enum_types_by_name.values():
+        prefix = "".join(f"_{c}" if c.isupper() else c.upper() for c in enum.name).lstrip("_")
+        assert all(value.name.startswith(prefix + "_") for value in enum.values), enum.name
+    nested = pb.ExecuteResponse.DESCRIPTOR.enum_types_by_name["IsolationMode"]
+    assert [value.name for value in nested.values][1:] == ["STRICT", "POOLED", "NONE"]
