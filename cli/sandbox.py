@@ -93,8 +93,8 @@ def serve_command(
         typer.Option(
             metavar="HOST:PORT",
             help="Also serve HTTP here, e.g. 127.0.0.1:8080 (port 0 picks a free port): "
-            "POST /v1/execute (ExecuteRequest in the proto's JSON mapping) and GET /v1/ping, "
-            "on the same engine, queue, metrics and logs.",
+            "POST /v1/execute (ExecuteRequest in the proto's JSON mapping), SandboxFusion's "
+            "POST /run_code and GET /v1/ping, on the same engine, queue, metrics and logs.",
             show_default=False,
         ),
     ] = None,

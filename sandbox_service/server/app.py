@@ -38,6 +38,7 @@ from crucible.sandbox_service.server.metrics import (
     start_metrics_endpoint,
 )
 from crucible.sandbox_service.server.reflection import enable_reflection
+from crucible.sandbox_service.server.sandbox_fusion import run_code_route
 from crucible.sandbox_service.server.servicer import SandboxServicer
 from crucible.sandbox_service.wire import SERVICE_NAME
 
@@ -86,8 +87,9 @@ class ServerOptions(BaseModel):
     )
     http_address: str | None = Field(
         default=None,
-        description="host:port of the HTTP front (server.http: a JSON Execute); port 0 picks a "
-        "free port; None serves none. Its bodies are bounded by "
+        description="host:port of the HTTP front (server.http: a JSON Execute; "
+        "server.sandbox_fusion: SandboxFusion's run_code); port 0 picks a free port; None "
+        "serves none. Its bodies are bounded by "
         "max_message_bytes and its connections by max_concurrent_rpcs.",
     )
 
@@ -173,9 +175,8 @@ async def start_server(
     try:
         if options.http_address is not None:
             context = HttpContext(engine, metrics, options.max_message_bytes)
-            http_endpoint = await start_http_endpoint(
-                build_app(context), options.http_address, max_concurrent
-            )
+            app = build_app(context, [run_code_route(context)])
+            http_endpoint = await start_http_endpoint(app, options.http_address, max_concurrent)
         await server.start()
     except BaseException:
         if http_endpoint is not None:

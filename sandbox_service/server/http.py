@@ -1,6 +1,6 @@
 """The HTTP front of a sandbox server (``--http-address``): a JSON form of ``Execute`` for curl
-users, served by Starlette on uvicorn in the gRPC server's process and event loop, on the same
-engine.
+users and SandboxFusion's ``/run_code`` (:mod:`.sandbox_fusion`), served by Starlette on uvicorn
+in the gRPC server's process and event loop, on the same engine.
 
 Every request goes through :func:`server.dispatch.answer`, so HTTP callers meet the gRPC path's
 validation, engine queue, metrics (``method`` is the route, e.g. ``POST /v1/execute``) and log

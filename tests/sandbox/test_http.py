@@ -220,3 +220,37 @@ def test_stopping_the_server_lets_a_request_in_flight_finish(
     assert replies[0].json()["request_id"] == "late"
     with pytest.raises(httpx.ConnectError):
         client.get("/v1/ping")
+
+
+def test_a_full_queue_answers_run_code_429_in_sandbox_fusions_shape(
+    http: Callable[..., tuple[RunningServer, httpx.Client]],
+) -> None:
+    engine = controlled(workers=1, max_queue=1)
+    server, client = http(engine)
+    held = hold(client, engine, 2)
+    reply = client.post("/run_code", json={"code": "pass", "language": "python"})
+    assert reply.status_code == 429
+    assert reply.headers["retry-after"] == "1"
+    assert reply.json() == {
+        "status": "SandboxError",
+        "message": "2 requests are running or queued",
+        "compile_result": None,
+        "run_result": None,
+        "executor_pod_name": None,
+        "files": {},
+    }
+    engine.release()
+    for thread in held:
+        thread.join(timeout=10)
+    assert requests_counted(server, "POST /run_code", "RESOURCE_EXHAUSTED") == 1
+
+
+def test_run_code_bodies_over_the_bound_are_413(
+    http: Callable[..., tuple[RunningServer, httpx.Client]],
+) -> None:
+    engine = controlled()
+    _, client = http(engine, max_message_bytes=4 * MIB)
+    reply = client.post("/run_code", content=b"x" * (4 * MIB + 1))
+    assert reply.status_code == 413
+    assert reply.json()["detail"][0]["type"] == "body_too_large"
+    assert engine.calls == 0
