@@ -1,7 +1,7 @@
 """The one place that turns limits into nsjail arguments.
 
 What the jail enforces (see docs/security.md): new pid, mount, network, IPC and UTS namespaces
-(no network interface but a downed loopback), an unprivileged uid, a read-only view of the
+(no network interface but its own loopback), an unprivileged uid, a read-only view of the
 runtime's directories plus a size-limited tmpfs at /tmp, no /proc, a seccomp filter against
 introspection and kernel-facing calls, cgroup memory and pids limits, and a wall-clock limit for
 the whole jail. Per-test CPU limits are applied by the in-jail harness with rlimits and a CPU

@@ -50,6 +50,8 @@ from crucible.sandbox_service.models import (
 _DIAGNOSTIC = re.compile(
     r"^(?P<file>[^:\n]+):(?P<line>\d+):(?:\d+:)? (?:fatal )?error: (?P<message>.*)$", re.M
 )
+# The assembler's own errors (inline ``asm`` it reads: ``{standard input}:3: Error: ...``).
+_ASSEMBLER = re.compile(r"^[^:\n]+:\d+: Error: (?P<message>.*)$", re.M)
 _LINK = re.compile(r"(?P<message>undefined reference to .*|multiple definition of .*)$", re.M)
 _UBSAN = re.compile(r"^(?P<file>[^:\n]+):(?P<line>\d+):\d+: runtime error: (?P<message>.*)$", re.M)
 _ASSERT = re.compile(
@@ -185,6 +187,9 @@ class CFamily(LanguageSpec):
         if found is not None:
             line = int(found["line"])
             return self.compile_info(smap, found["file"], line, found["message"], "CompileError")
+        assembled = _ASSEMBLER.search(output)
+        if assembled is not None:
+            return self.compile_info(smap, "", 0, assembled["message"], "AssemblerError")
         linked = _LINK.search(output)
         if linked is not None:
             return self.compile_info(smap, "", 0, linked["message"], "LinkError")

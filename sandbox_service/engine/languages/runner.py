@@ -24,6 +24,7 @@ import signal
 import tempfile
 import time
 from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -77,14 +78,22 @@ from crucible.sandbox_service.models import (
     TestResult,
 )
 
-# The compile step's own limits (the proto: "set by the server"). javac and the Go toolchain
-# start many threads and map large heaps; rustc needs /proc (see jail.JailSpec.mount_proc).
-COMPILE_CPU_MS = 30_000.0
-COMPILE_WALL_MS = 60_000.0
-COMPILE_MEMORY_BYTES = 1536 << 20
-COMPILE_PIDS = 256
-COMPILE_TMPFS_BYTES = 256 << 20
-COMPILE_OUTPUT_BYTES = 1 << 20
+
+@dataclass(frozen=True)
+class CompileLimits:
+    """The compile step's own limits (the proto: "set by the server", so no request changes
+    them). javac and the Go toolchain start many threads and map large heaps; rustc needs /proc
+    (see jail.JailSpec.mount_proc). The hostile compile corpus runs its compile-time bombs under
+    smaller ones, so that each is stopped in seconds."""
+
+    cpu_ms: float = 30_000.0
+    wall_ms: float = 60_000.0
+    memory_bytes: int = 1536 << 20
+    pids: int = 256
+    tmpfs_bytes: int = 256 << 20
+    output_bytes: int = 1 << 20
+
+
 # Open files of every command: enough for a JVM.
 NOFILE = 1024
 _ISOLATION = {"strict": IsolationMode.STRICT, "pooled": IsolationMode.STRICT}
@@ -111,9 +120,14 @@ class NativeRunner:
     """Runs requests in the languages of :mod:`registry` whose toolchains are installed."""
 
     def __init__(
-        self, isolation: str, cgroup_parent: str, cache: ArtifactCache | None = None
+        self,
+        isolation: str,
+        cgroup_parent: str,
+        cache: ArtifactCache | None = None,
+        compile_limits: CompileLimits | None = None,
     ) -> None:
         self._isolation = isolation
+        self._compile_limits = compile_limits or CompileLimits()
         self._cgroup_parent = cgroup_parent
         self._cache = cache or ArtifactCache()
         self._known = {spec.name: spec for spec in all_languages()}
@@ -228,14 +242,15 @@ class NativeRunner:
         smap: SourceMap,
         work: str,
     ) -> ErrorInfo | None:
+        bounds = self._compile_limits
         runs = [
             self._run_entry(
                 step,
                 "",
-                COMPILE_CPU_MS,
-                COMPILE_WALL_MS,
-                COMPILE_OUTPUT_BYTES,
-                COMPILE_TMPFS_BYTES,
+                bounds.cpu_ms,
+                bounds.wall_ms,
+                bounds.output_bytes,
+                bounds.tmpfs_bytes,
                 STACK_BYTES,
             )
             for step in steps
@@ -244,10 +259,10 @@ class NativeRunner:
             command=self._supervisor_argv(),
             readonly_binds=_system_binds() + spec.extra_binds(),
             writable_binds=[(str(scratch), JAIL_BUILD)],
-            memory_bytes=COMPILE_MEMORY_BYTES,
-            wall_time_s=math.ceil(len(steps) * COMPILE_WALL_MS / 1000.0) + 10,
-            pids_max=COMPILE_PIDS,
-            tmpfs_bytes=COMPILE_TMPFS_BYTES,
+            memory_bytes=bounds.memory_bytes,
+            wall_time_s=math.ceil(len(steps) * bounds.wall_ms / 1000.0) + 10,
+            pids_max=bounds.pids,
+            tmpfs_bytes=bounds.tmpfs_bytes,
             cwd=JAIL_BUILD,
             cgroup_parent=self._cgroup_parent,
             mount_proc=True,
@@ -266,21 +281,29 @@ class NativeRunner:
     def _compile_failure(
         self, spec: LanguageSpec, record: dict[str, Any], smap: SourceMap
     ) -> ErrorInfo | None:
-        if record.get("killed_by") == "wall" or record.get("cpu_ms", 0.0) > COMPILE_CPU_MS:
+        bounds = self._compile_limits
+        if record.get("killed_by") == "wall" or record.get("cpu_ms", 0.0) > bounds.cpu_ms:
             return ErrorInfo(
                 type="CompileTimeLimitExceeded",
-                message=f"the compiler exceeded its limit of {COMPILE_CPU_MS / 1000:g} s",
+                message=f"the compiler exceeded its limit of {bounds.cpu_ms / 1000:g} s",
+                subtype=Subtype.GLOBAL,
+                test_index=-1,
+            )
+        if record.get("killed_by") == "output":
+            return ErrorInfo(
+                type="CompileOutputLimitExceeded",
+                message=f"the compiler wrote more than {bounds.output_bytes} bytes of output",
                 subtype=Subtype.GLOBAL,
                 test_index=-1,
             )
         exit_code = int(record.get("exit_code", 0))
         if exit_code == -signal.SIGKILL and record.get("peak_memory_bytes", 0) >= (
-            OOM_SHARE * COMPILE_MEMORY_BYTES
+            OOM_SHARE * bounds.memory_bytes
         ):
             return ErrorInfo(
                 type="CompileMemoryLimitExceeded",
                 message=f"the compiler exceeded its memory limit of "
-                f"{COMPILE_MEMORY_BYTES >> 20} MiB",
+                f"{bounds.memory_bytes >> 20} MiB",
                 subtype=Subtype.GLOBAL,
                 test_index=-1,
             )

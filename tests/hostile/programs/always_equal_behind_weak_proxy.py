@@ -1,6 +1,7 @@
 # attack: hides an always-equal object behind a weakref proxy, whose type is builtin
 # test: {"kind": "assert", "code": "assert add(1, 2) == 3"}
 # expect: WRONG_ANSWER
+# stopped: AssertionError:
 import weakref
 
 

@@ -1,6 +1,7 @@
 # attack: an always-equal class named int, claiming module builtins, with a metaclass that lies about its name
 # test: {"kind": "assert", "code": "assert add(1, 2) == 3"}
 # expect: WRONG_ANSWER
+# stopped: AssertionError:
 class Meta(type):
     @property
     def __module__(cls):

@@ -1,6 +1,7 @@
 # attack: registers atexit hooks and a finaliser that print success and write fake records at exit
 # test: {"kind": "assert", "code": "assert add(1, 2) == 3"}
 # expect: WRONG_ANSWER
+# stopped: AssertionError:
 import atexit
 import json
 import os

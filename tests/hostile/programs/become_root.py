@@ -1,16 +1,16 @@
 # attack: setuid(0), setgid(0), setgroups and capabilities to become root in the jail
 # test: {"kind": "assert", "code": "assert add(1, 2) == 3"}
 # expect: RUNTIME_ERROR
+# stopped: OSError: euid 65534; setuid: EPERM; setgid: EPERM; setgroups: EPERM; setresuid: EPERM
+import errno
 import os
 
-rooted = False
-for attempt in (lambda: os.setuid(0), lambda: os.setgid(0), lambda: os.setgroups([0]), lambda: os.setresuid(0, 0, 0)):
+outcomes = []
+for name, attempt in (("setuid", lambda: os.setuid(0)), ("setgid", lambda: os.setgid(0)),
+                      ("setgroups", lambda: os.setgroups([0])), ("setresuid", lambda: os.setresuid(0, 0, 0))):
     try:
         attempt()
-        rooted = True
-    except OSError:
-        pass
-if rooted or os.geteuid() == 0:
-
-    def add(a, b):
-        return a + b
+        outcomes.append(f"{name}: done")
+    except OSError as exc:
+        outcomes.append(f"{name}: {errno.errorcode[exc.errno]}")
+raise OSError(f"euid {os.geteuid()}; " + "; ".join(outcomes))

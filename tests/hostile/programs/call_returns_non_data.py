@@ -3,6 +3,7 @@
 # test: {"kind": "call", "function": "integer", "args": [], "expected": 3}
 # test: {"kind": "call", "function": "lazy", "args": [], "expected": [3]}
 # expect: WRONG_ANSWER
+# stopped: WrongAnswer: expected '3', got '<not JSON data: a value of type Anything>'
 class Anything:
     def __eq__(self, other):
         return True

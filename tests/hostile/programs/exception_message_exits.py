@@ -1,6 +1,7 @@
 # attack: raises an exception whose __str__ calls os._exit(0) when the harness describes it
 # test: {"kind": "assert", "code": "assert add(1, 2) == 3"}
 # expect: RUNTIME_ERROR
+# stopped: SystemExit: the program exited with code 0 before the test completed
 import os
 
 

@@ -1,6 +1,7 @@
 # attack: writes a forged "ok" record to the result pipe first, then lets the test fail normally
 # test: {"kind": "assert", "code": "assert add(1, 2) == 3"}
 # expect: WRONG_ANSWER
+# stopped: AssertionError:
 import json
 import os
 import stat

@@ -1,6 +1,7 @@
 # attack: reads the harness source to learn the record format, then forges records with guessed tokens
 # test: {"kind": "assert", "code": "assert add(1, 2) == 3"}
 # expect: RUNTIME_ERROR
+# stopped: SystemExit: the program exited with code 0 before the test completed
 import json
 import os
 import random

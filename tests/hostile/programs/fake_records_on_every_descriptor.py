@@ -1,6 +1,7 @@
 # attack: writes forged result and protocol records to every open descriptor, then exits 0
 # test: {"kind": "assert", "code": "assert add(1, 2) == 3"}
 # expect: RUNTIME_ERROR
+# stopped: SystemExit: the program exited with code 0 before the test completed
 import json
 import os
 

@@ -1,6 +1,7 @@
 # attack: the returned object's __del__ calls os._exit(0) once the failed comparison drops it
 # test: {"kind": "assert", "code": "assert add(1, 2) == 3"}
-# expect: RUNTIME_ERROR WRONG_ANSWER
+# expect: RUNTIME_ERROR
+# stopped: SystemExit: the program exited with code 0 before the test completed
 import os
 
 

@@ -1,6 +1,7 @@
 # attack: floods every inherited pipe with garbage so that the real result record is lost, then fails
 # test: {"kind": "assert", "code": "assert add(1, 2) == 3"}
-# expect: RUNTIME_ERROR WRONG_ANSWER
+# expect: WRONG_ANSWER
+# stopped: AssertionError:
 import os
 import stat
 import threading

@@ -2,6 +2,7 @@
 # test: {"kind": "assert", "code": "assert add(1, 2) == 3"}
 # test: {"kind": "assert", "code": "assert sub(3, 2) == 1"}
 # expect: RUNTIME_ERROR
+# stopped: GeneratorExit:
 class Escape(BaseException):
     pass
 

@@ -1,6 +1,7 @@
 # attack: ignores SIGPROF and SIGXCPU, cancels the CPU timer and raises its soft CPU rlimit, then loops
 # test: {"kind": "assert", "code": "assert add(1, 2) == 3"}
 # expect: TIME_LIMIT_EXCEEDED
+# stopped: TimeLimitExceeded: exceeded the (CPU time limit of 1 s|wall-clock backstop of 2\.5 s)
 import resource
 import signal
 

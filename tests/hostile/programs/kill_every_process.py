@@ -1,6 +1,7 @@
 # attack: kill(-1, SIGKILL) and killpg on every process group it can name
 # test: {"kind": "assert", "code": "assert add(1, 2) == 3"}
 # expect: RUNTIME_ERROR
+# stopped: SIGKILL: killed by SIGKILL
 import os
 import signal
 

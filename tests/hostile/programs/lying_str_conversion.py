@@ -1,6 +1,7 @@
 # attack: __str__ returns an always-equal str subclass, for tests that compare str(result)
 # test: {"kind": "assert", "code": "assert str(answer()) == '42'"}
 # expect: WRONG_ANSWER
+# stopped: AssertionError:
 class Str(str):
     def __eq__(self, other):
         return True

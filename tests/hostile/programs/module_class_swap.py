@@ -1,6 +1,7 @@
 # attack: swaps the class of the real math module for one whose attribute lookup lies
 # test: {"kind": "assert", "code": "import math\nassert math.isclose(area(2.0), 12.566370614359172)"}
 # expect: WRONG_ANSWER
+# stopped: AssertionError:
 import math
 import types
 

@@ -1,6 +1,7 @@
 # attack: a forked child floods the inherited stdout while the tested process sleeps
 # test: {"kind": "assert", "code": "assert add(1, 2) == 3"}
 # expect: OUTPUT_LIMIT_EXCEEDED
+# stopped: OutputLimitExceeded: wrote more than 1048576 bytes of output
 import os
 import time
 

@@ -1,6 +1,7 @@
 # attack: replaces abs, sorted, len, isinstance, all and AssertionError in the builtins module
 # test: {"kind": "assert", "code": "assert abs(add(1, 2) - 3) < 1e-9\nassert sorted(add(1, 2)) == [3]\nassert len(add(1, 2)) == 1\nassert all([add(1, 2) == 3])"}
-# expect: RUNTIME_ERROR WRONG_ANSWER
+# expect: WRONG_ANSWER
+# stopped: AssertionError:
 import builtins
 
 builtins.abs = lambda value: 0

@@ -1,6 +1,7 @@
 # attack: freezes time.time and time.monotonic for a test that checks the function is quick
 # test: {"kind": "assert", "code": "import time\nstart = time.monotonic()\nresult = slow(5)\nassert time.monotonic() - start < 0.05\nassert result == 120"}
 # expect: WRONG_ANSWER
+# stopped: AssertionError:
 import time
 
 time.monotonic = lambda: 0.0

@@ -1,6 +1,7 @@
 # attack: finds the harness module (__main__, sys.modules) and replaces its comparison and reporting functions
 # test: {"kind": "assert", "code": "assert add(1, 2) == 3"}
 # expect: WRONG_ANSWER
+# stopped: AssertionError:
 import sys
 
 always = lambda *args, **kwargs: True  # noqa: E731

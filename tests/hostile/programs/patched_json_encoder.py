@@ -1,6 +1,7 @@
 # attack: patches json so that any record the harness serialises says "ok", then fails the test
 # test: {"kind": "assert", "code": "assert add(1, 2) == 3"}
 # expect: WRONG_ANSWER
+# stopped: AssertionError:
 import json
 import json.encoder
 

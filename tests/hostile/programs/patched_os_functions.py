@@ -1,6 +1,7 @@
 # attack: disables os.write, os._exit and sys.exit so that the harness cannot report the failure
 # test: {"kind": "assert", "code": "assert add(1, 2) == 3"}
 # expect: RUNTIME_ERROR
+# stopped: ValueError: broken
 import os
 import sys
 

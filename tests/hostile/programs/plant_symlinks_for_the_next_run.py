@@ -2,6 +2,7 @@
 # test: {"kind": "assert", "code": "assert True"}
 # test: {"kind": "stdio", "stdin": "x\n", "expected_stdout": "planted\n"}
 # expect: WRONG_ANSWER
+# stopped: WrongAnswer: expected 'planted\\n', got ''
 import os
 
 if os.path.exists("/tmp/planted-target") or os.path.exists("/tmp/planted-stdin"):

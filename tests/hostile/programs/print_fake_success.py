@@ -1,6 +1,7 @@
 # attack: prints success markers and result-looking JSON on stdout and stderr, then exits 0
 # test: {"kind": "assert", "code": "assert add(1, 2) == 3"}
 # expect: RUNTIME_ERROR
+# stopped: SystemExit: the program exited with code 0 before the test completed
 import json
 import os
 import sys

@@ -2,6 +2,7 @@
 # test: {"kind": "assert", "code": "assert add(1, 2) == 3"}
 # test: {"kind": "assert", "code": "assert add(2, 2) == 4"}
 # expect: RUNTIME_ERROR
+# stopped: PermissionError: \[Errno 1\] Operation not permitted
 import resource
 
 for limit, value in ((resource.RLIMIT_NOFILE, 5), (resource.RLIMIT_FSIZE, 1), (resource.RLIMIT_AS, 1 << 20)):

@@ -1,6 +1,7 @@
 # attack: looks for a call test's expected value in files, environment, argv, stdin and inherited descriptors
 # test: {"kind": "call", "function": "secret", "args": [], "expected": 73952841}
 # expect: WRONG_ANSWER
+# stopped: WrongAnswer: expected '73952841', got '20250110'
 import os
 import re
 import sys

@@ -1,6 +1,7 @@
 # attack: a stdio program that searches the jail for the expected output instead of computing it
 # test: {"kind": "stdio", "stdin": "12345 67890\n", "expected_stdout": "80235 and a secret suffix\n"}
 # expect: WRONG_ANSWER
+# stopped: WrongAnswer: expected '80235 and a secret suffix\\n', got '# attack: .*
 import os
 
 data = input()

@@ -1,6 +1,7 @@
 # attack: lowers the recursion limit so that the harness cannot serialise the failure it reports
 # test: {"kind": "assert", "code": "assert add(1, 2) == 3"}
-# expect: WRONG_ANSWER RUNTIME_ERROR
+# expect: WRONG_ANSWER
+# stopped: AssertionError:
 import sys
 
 

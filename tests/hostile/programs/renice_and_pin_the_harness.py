@@ -1,6 +1,7 @@
 # attack: lowers the harness's priority and scheduling class and pins it to one CPU
 # test: {"kind": "assert", "code": "assert add(1, 2) == 3"}
 # expect: RUNTIME_ERROR
+# stopped: PermissionError: \[Errno 1\] Operation not permitted
 import os
 
 os.sched_setaffinity(1, {min(os.sched_getaffinity(1))})

@@ -1,6 +1,7 @@
 # attack: replaces sys.stdout and sys.stderr with objects that exit 0 when the harness flushes them
 # test: {"kind": "assert", "code": "assert add(1, 2) == 3"}
 # expect: WRONG_ANSWER
+# stopped: AssertionError:
 import os
 import sys
 

@@ -1,6 +1,7 @@
 # attack: the tested function installs a global trace function that rewrites the test's later return values
 # test: {"kind": "assert", "code": "setup()\nassert add(1, 2) == 3"}
-# expect: WRONG_ANSWER RUNTIME_ERROR
+# expect: WRONG_ANSWER
+# stopped: AssertionError:
 import sys
 
 

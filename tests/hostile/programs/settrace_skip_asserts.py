@@ -1,6 +1,7 @@
 # attack: installs a trace function at import that jumps over every line of the test code
 # test: {"kind": "assert", "code": "assert add(1, 2) == 3\nassert add(2, 2) == 4"}
 # expect: WRONG_ANSWER
+# stopped: AssertionError:
 import sys
 
 

@@ -1,6 +1,7 @@
 # attack: sends SIGINT and then SIGTERM to itself during the test
 # test: {"kind": "assert", "code": "assert add(1, 2) == 3"}
 # expect: RUNTIME_ERROR
+# stopped: KeyboardInterrupt:
 import os
 import signal
 

@@ -1,6 +1,7 @@
 # attack: spreads an endless computation over many threads so that no single thread looks busy
 # test: {"kind": "assert", "code": "assert add(1, 2) == 3"}
 # expect: TIME_LIMIT_EXCEEDED
+# stopped: TimeLimitExceeded: exceeded the (CPU time limit of 1 s|wall-clock backstop of 2\.5 s)
 import threading
 
 

@@ -1,6 +1,7 @@
 # attack: replaces math in sys.modules with a fake module, so that the test's `import math` gets it
 # test: {"kind": "assert", "code": "import math\nassert math.isclose(area(2.0), 12.566370614359172)"}
 # expect: WRONG_ANSWER
+# stopped: AssertionError:
 import sys
 import types
 

@@ -1,6 +1,7 @@
 # attack: a non-daemon thread that outlives the test, forging records and littering /tmp
 # test: {"kind": "assert", "code": "assert add(1, 2) == 3"}
 # expect: WRONG_ANSWER
+# stopped: AssertionError:
 import json
 import os
 import threading

@@ -1,6 +1,7 @@
 # attack: leaves unreadable, unwritable directories and files (and a directory named solution.py) in /tmp
 # test: {"kind": "assert", "code": "assert add(1, 2) == 3"}
 # expect: RUNTIME_ERROR
+# stopped: RuntimeError: left locked entries and a directory named solution\.py in /tmp
 import os
 
 for name in ("locked", "locked/inner", "locked/inner/deeper"):
@@ -13,3 +14,4 @@ for name in ("locked/inner/deeper", "locked/inner", "locked"):
 os.unlink("/tmp/solution.py")
 os.mkdir("/tmp/solution.py")
 os.symlink("/tmp/locked", "/tmp/link")
+raise RuntimeError("left locked entries and a directory named solution.py in /tmp")
