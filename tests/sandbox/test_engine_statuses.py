@@ -81,7 +81,9 @@ def test_compile_error_marks_every_test(sandbox: ServedEngine) -> None:
 
 
 def test_cpu_time_limit(sandbox: ServedEngine) -> None:
-    verdict = sandbox.run(request("while True:\n    pass\n", assert_test("pass")))
+    # The wall-clock backstop far beyond the CPU limit: a busy host cannot reach it first.
+    limits = LIMITS.model_copy(update={"wall_time_limit_ms": 20_000.0})
+    verdict = sandbox.run(request("while True:\n    pass\n", assert_test("pass"), limits=limits))
     assert verdict.status is Status.TIME_LIMIT_EXCEEDED
     assert verdict.error is not None
     assert verdict.error.subtype is Subtype.GLOBAL
@@ -129,12 +131,24 @@ def test_a_test_that_ends_above_the_memory_limit_exceeded_it(sandbox: ServedEngi
 
 
 def test_memory_is_decided_before_cpu_time(sandbox: ServedEngine) -> None:
-    # Filling memory up to the OOM kill costs CPU time too (more on a busy host): with a CPU
-    # limit too short for the whole fill, the verdict must still be the memory limit.
-    limits = LIMITS.model_copy(update={"memory_limit_bytes": 64 << 20, "cpu_time_limit_ms": 100})
-    source = "chunks = []\nwhile True:\n    chunks.append(bytearray(1 << 20))\n"
+    # Filling memory up to the OOM kill costs CPU time too (more on a busy host), so a program
+    # can exceed both limits; the verdict must then be the memory limit. The program exceeds both
+    # for certain, in a fixed order whatever the host's load: it holds 100 MiB (above the 64 MiB
+    # limit, within the room the jail's cgroup leaves) and then spins until the CPU timer ends it.
+    # The wall-clock backstop is far beyond the CPU limit, so a busy host cannot reach it first.
+    limits = LIMITS.model_copy(
+        update={
+            "memory_limit_bytes": 64 << 20,
+            "cpu_time_limit_ms": 500.0,
+            "wall_time_limit_ms": 20_000.0,
+        }
+    )
+    source = "blob = b'x' * (100 << 20)\nwhile True:\n    pass\n"
     verdict = sandbox.run(request(source, assert_test("pass"), limits=limits))
     assert verdict.status is Status.MEMORY_LIMIT_EXCEEDED, verdict.error
+    # Both limits were exceeded: the CPU timer's signal ended it, above the memory limit.
+    assert verdict.tests[0].exit_code in (-signal.SIGPROF, -signal.SIGXCPU)
+    assert verdict.tests[0].peak_memory_bytes > 64 << 20
 
 
 def test_output_limit(sandbox: ServedEngine) -> None:
