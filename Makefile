@@ -42,7 +42,15 @@ stubs: $(STAMPS)/venv  ## generate the gRPC stubs from proto/
 	$(BIN)/python -m grpc_tools.protoc -I proto --python_out=proto --pyi_out=proto --grpc_python_out=proto \
 	  proto/crucible/sandbox/v1/sandbox.proto
 
-setup: $(STAMPS)/venv stubs  ## install everything (idempotent)
+# The Node.js client example of docs/clients.md runs in the tests with these pinned packages.
+# NodeSource's nodejs bundles npm; Debian's does not, so npm comes from apt only when missing.
+$(STAMPS)/node-clients: tests/integrations/node/package.json tests/integrations/node/package-lock.json $(STAMPS)/apt
+	@mkdir -p $(STAMPS)
+	@command -v npm >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm)
+	cd tests/integrations/node && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+setup: $(STAMPS)/venv stubs $(STAMPS)/node-clients  ## install everything (idempotent)
 
 demo: setup  ## install everything and run the main job
 	$(BIN)/crucible train --config configs/demo.yaml
