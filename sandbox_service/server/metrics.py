@@ -1,14 +1,17 @@
 """Prometheus metrics of a sandbox server, served as text over HTTP (``--metrics-address``).
 
 Each server has its own registry, so several servers (or tests) in one process never collide.
-Request counters and the latency histogram are updated by the servicer as requests end; the
+Request counters and the latency histogram are updated as requests end (by
+:func:`server.dispatch.answer`, for gRPC and HTTP alike); the
 engine's state (queue depth, programs running, live workers, worker replacements) is read when
 the endpoint is scraped, so it is never stale and costs nothing between scrapes.
 
 What is counted: every ``Execute`` call and every ``ExecuteBatch`` item by its canonical code
-(a batch item's code is its ``ItemError`` code, ``OK`` when it has a verdict), and
-``ListLanguages`` calls. RPCs that gRPC itself refuses before they reach the servicer (beyond
-``max_concurrent_rpcs``, or while shutting down) are not counted.
+(a batch item's code is its ``ItemError`` code, ``OK`` when it has a verdict), ``ListLanguages``
+calls, and the HTTP front's ``POST /v1/execute`` and ``POST /run_code`` requests (``method`` is
+the route). RPCs that gRPC itself refuses before they reach the servicer (beyond
+``max_concurrent_rpcs``, or while shutting down), and HTTP connections uvicorn refuses, are not
+counted.
 """
 
 from __future__ import annotations
@@ -81,7 +84,8 @@ class ServerMetrics:
         self.registry = CollectorRegistry()
         self.requests = Counter(
             "crucible_sandbox_requests",
-            "Requests answered, by RPC and canonical status code (ExecuteBatch: per item).",
+            "Requests answered, by RPC or HTTP route and canonical status code (ExecuteBatch: "
+            "per item).",
             ["method", "code"],
             registry=self.registry,
         )
