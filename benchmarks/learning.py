@@ -95,6 +95,12 @@ ABLATIONS = (
         "rltf",
     ),
     Variant("codedpo, random pairs", "codedpo.yaml", ("method.ranking=random",), "codedpo"),
+    Variant(
+        "codedpo, prompt examples",
+        "codedpo.yaml",
+        ("method.prompt_example_tests=true",),
+        "codedpo",
+    ),
     Variant("cycle, no PGM", "cycle.yaml", (*CYCLE_OVERRIDES, "method.pgm_rate=0"), "cycle"),
 )
 

@@ -10,9 +10,11 @@ candidates are then each executed ``timing_repeats`` times on the trusted tests 
 interleaved across programs) and timed by CPU time, which other programs running beside them
 disturb less than wall time.
 
-The dataset's own tests are never used to choose a pair; with ``audit_with_reference_tests``
-they are run on each pair's two codes afterwards and recorded, so the file shows how often
-self-verification picked a truly correct code.
+The dataset's own tests and reference solution are never used to choose a pair; with
+``audit_with_reference_tests`` the tests are run on each pair's two codes afterwards and
+recorded, so the file shows how often self-verification picked a truly correct code, and the
+reference solution is run on the generated tests to measure how many are right
+(``generated_test_precision``).
 """
 
 from __future__ import annotations
@@ -62,6 +64,7 @@ class _Prompt:
     problem: Problem
     codes: list[str]
     tests: list[str]
+    example_tests: int = 0  # the first this many of ``tests`` come from the prompt's examples
     passes: list[list[bool]] = field(default_factory=list)
     ranked: RankedCodes | None = None
     times_ms: dict[int, list[float]] = field(default_factory=dict)
@@ -224,6 +227,7 @@ class PairBuilder:
         if not eligible:
             return BuildResult([], self.stats)
         prompts = self._sample(eligible)
+        self._check_generated_tests(prompts)
         self._run_matrix(prompts)
         rng = random.Random(self.seed)
         settings = self.settings
@@ -282,9 +286,39 @@ class PairBuilder:
                 generated = [t for t in prompt.tests if t not in examples]
                 added += len(examples)
                 prompt.tests = examples + generated
+                prompt.example_tests = len(examples)
             self.stats["tests_from_prompt"] = float(added)
         self.stats["problems_without_tests"] = float(sum(1 for p in prompts if not p.tests))
         return prompts
+
+    def _check_generated_tests(self, prompts: Sequence[_Prompt]) -> None:
+        """``generated_test_precision``: the share of the generated tests (the prompt's examples
+        excluded) that the problem's reference solution passes, over the problems that have
+        one. A measurement only: the reference never chooses a test, a code or a pair."""
+        jobs = [
+            (prompt, prompt.tests[prompt.example_tests :])
+            for prompt in prompts
+            if prompt.problem.reference_solution and len(prompt.tests) > prompt.example_tests
+        ]
+        verdicts = self.sandbox.execute(
+            [
+                matrix_request(
+                    f"{prompt.problem.problem_id}/reference",
+                    prompt.problem,
+                    prompt.problem.reference_solution,
+                    tests,
+                    self.limits,
+                )
+                for prompt, tests in jobs
+            ]
+        )
+        checked = sum(len(tests) for _, tests in jobs)
+        passed = sum(
+            sum(pass_row(verdict, len(tests)))
+            for (_, tests), verdict in zip(jobs, verdicts, strict=True)
+        )
+        self.stats["generated_tests_checked"] = float(checked)
+        self.stats["generated_test_precision"] = passed / checked if checked else 0.0
 
     def _run_matrix(self, prompts: Sequence[_Prompt]) -> None:
         """One request per code holding all of its prompt's tests; codes whose execution the
@@ -369,7 +403,8 @@ class PairBuilder:
             rejected_score=scores[rejected],
             chosen_tests_passed=sum(prompt.passes[chosen]),
             rejected_tests_passed=sum(prompt.passes[rejected]),
-            generated_tests=len(prompt.tests),
+            generated_tests=len(prompt.tests) - prompt.example_tests,
+            prompt_example_tests=prompt.example_tests,
             trusted_tests=len(prompt.ranked.trusted),
             chosen_cpu_ms=min(prompt.times_ms[chosen]) if efficiency else None,
             rejected_cpu_ms=min(prompt.times_ms[rejected]) if efficiency else None,
@@ -409,6 +444,7 @@ class PairBuilder:
         efficiency = [p for p in pairs if p.pair_type == "efficiency"]
         self.stats["correctness_pairs"] = float(len(correctness))
         self.stats["efficiency_pairs"] = float(len(efficiency))
+        self.stats["pairs_from_generated_tests"] = float(pairs_from_generated_tests(pairs))
         audited = [p for p in correctness if p.chosen_passes_reference is not None]
         if audited:
             self.stats["chosen_reference_pass_rate"] = sum(
@@ -424,6 +460,12 @@ class PairBuilder:
         ]
         if speedups:
             self.stats["efficiency_speedup_mean"] = sum(speedups) / len(speedups)
+
+
+def pairs_from_generated_tests(pairs: Sequence[PreferencePair]) -> int:
+    """How many pairs were ranked on a matrix of model-generated tests alone (no test taken
+    from the prompt's examples)."""
+    return sum(1 for pair in pairs if pair.prompt_example_tests == 0 and pair.generated_tests)
 
 
 def pair_builder(

@@ -45,9 +45,14 @@ class PreferencePair(BaseModel):
     ranking: Ranking
     chosen_score: float = Field(description="The ranking's score of the chosen code.")
     rejected_score: float
-    chosen_tests_passed: int = Field(description="Generated tests the chosen code passes.")
+    chosen_tests_passed: int = Field(description="Tests of the matrix the chosen code passes.")
     rejected_tests_passed: int
     generated_tests: int = Field(description="Distinct parsable generated tests of the prompt.")
+    prompt_example_tests: int = Field(
+        default=0,
+        description="Tests of the matrix taken from the prompt's docstring examples "
+        "(the prompt_example_tests ablation); 0 = the pair comes from generated tests alone.",
+    )
     trusted_tests: int = Field(description="Tests the top-ranked code passes (timing set).")
     chosen_cpu_ms: float | None = Field(
         default=None, description="Efficiency pairs: best CPU time on the trusted tests."

@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from crucible.methods.codedpo.config import Normalization, Ranking
 
@@ -152,6 +152,8 @@ class RankedCodes:
     scores: list[float]
     pair: tuple[int, int] | None
     trusted: list[int]
+    test_scores: list[float] = field(default_factory=list)
+    """Self-verification's per-test scores (empty for the ablations that rank otherwise)."""
 
 
 def rank_codes(
@@ -171,8 +173,9 @@ def rank_codes(
     if len(passes) != len(codes):
         raise ValueError(f"{len(passes)} pass-matrix rows for {len(codes)} codes")
     tests = _check_matrix(passes)
+    test_scores: list[float] = []
     if ranking == "self_verification":
-        scores, _ = self_verification_scores(
+        scores, test_scores = self_verification_scores(
             passes, iterations=iterations, damping=damping, normalization=normalization
         )
     else:
@@ -181,7 +184,7 @@ def rank_codes(
         pair = correctness_pair(scores, codes, min_gap=min_gap)
         top = max(range(len(scores)), key=lambda i: (scores[i], -i)) if scores else None
         trusted = [] if top is None else [j for j in range(tests) if passes[top][j]]
-        return RankedCodes(scores, pair, trusted)
+        return RankedCodes(scores, pair, trusted, test_scores)
     if ranking == "all_tests_trusted":
         pair = all_tests_trusted_pair(passes, codes, rng)
         return RankedCodes(scores, pair, list(range(tests)))

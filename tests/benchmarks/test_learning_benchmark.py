@@ -44,6 +44,9 @@ def test_every_method_runs_under_the_measured_budget_and_resumes(tmp_path: Path)
     # CYCLE samples 4 per problem: the budget of 16 cuts its training set to 4 problems.
     assert "data.max_train_tasks=4" in runs["cycle"]["overrides"]
     assert runs["cycle"]["completions"] == 16
+    # each run carries its method's activity metrics (GRPO names none)
+    assert set(runs["cycle"]["activity"]) == {"refine_share", "pgm_masked_token_fraction"}
+    assert runs["grpo"]["activity"] == {}
     for run in runs.values():
         assert run["generated_tokens"] > 0
         assert run["generation_s"] > 0

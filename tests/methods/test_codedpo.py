@@ -360,6 +360,61 @@ def test_one_request_per_code_gives_its_row_of_the_pass_matrix(sandbox: SandboxH
     assert verdicts[2].status is Status.COMPILE_ERROR
 
 
+@pytest.mark.parametrize("normalization", ["mean", "max", "l2"])
+def test_a_wrong_generated_test_is_outvoted_by_the_score_iteration(
+    sandbox: SandboxHandle, normalization: Any
+) -> None:
+    """Real programs, real verdicts: three right codes, two that double instead of adding one.
+    One generated test is deliberately wrong (it expects double); only the wrong codes pass it,
+    and only the right codes pass the three right tests. The iteration ends with the wrong
+    test below every right test, and a right code chosen over a wrong one. With damping 0 (no
+    iteration acting) every test keeps the same score."""
+    problem = Problem(
+        problem_id="inc",
+        prompt="def inc(x):\n",
+        tests=[],
+        program_prefix="def inc(x):\n",
+        metadata={"entry_point": "inc"},
+    )
+    codes = [
+        "    return x + 1\n",
+        "    return 1 + x\n",
+        "    return x - -1\n",
+        "    return x * 2\n",
+        "    return x + x\n",
+    ]
+    tests = [
+        "assert inc(0) == 1",
+        "assert inc(3) == 4",
+        "assert inc(-1) == 0",
+        "assert inc(2) == 4",
+    ]
+    verdicts = sandbox.execute(
+        [matrix_request(f"c{i}", problem, code, tests, LIMITS) for i, code in enumerate(codes)]
+    )
+    passes = [pass_row(v, len(tests)) for v in verdicts]
+    assert passes == [[T, T, T, F]] * 3 + [[F, F, F, T]] * 2
+
+    def ranked(damping: float) -> Any:
+        return rank_codes(
+            passes,
+            codes,
+            ranking="self_verification",
+            iterations=20,
+            damping=damping,
+            normalization=normalization,
+            min_gap=0.1,
+            rng=random.Random(0),
+        )
+
+    result = ranked(0.85)
+    *right, wrong = result.test_scores
+    assert wrong < min(right)
+    assert result.pair is not None and result.pair[0] < 3 <= result.pair[1]
+    assert result.trusted == [0, 1, 2]
+    assert len(set(ranked(0.0).test_scores)) == 1  # no iteration: the wrong test is not outvoted
+
+
 QUADRATIC = (
     "    for i in range(len(xs)):\n"
     "        for j in range(i):\n"
@@ -606,6 +661,11 @@ def test_a_run_builds_pairs_trains_with_dpo_and_checkpoints(
     stats = json.loads((tmp_path / "pairs_stats.json").read_text())
     assert written and stats["correctness_pairs"] + stats["efficiency_pairs"] == len(written)
     assert stats["problems"] == TRAIN_TASKS and stats["tests_usable"] > 0
+    # the config's prompt examples are off: every pair was ranked on generated tests alone
+    assert not settings.prompt_example_tests and "tests_from_prompt" not in stats
+    assert all(p.prompt_example_tests == 0 and p.generated_tests > 0 for p in written)
+    assert stats["pairs_from_generated_tests"] == len(written)
+    assert 0.0 < stats["generated_test_precision"] <= 1.0
     for pair in written:
         assert pair.chosen != pair.rejected
         assert pair.chosen_passes_reference is not None
@@ -617,6 +677,14 @@ def test_a_run_builds_pairs_trains_with_dpo_and_checkpoints(
     steps = [row for row in history if row["step"] > 0]
     assert result.steps == len(steps) == math.ceil(len(written) / 8)
     assert all("loss" in row and "rewards/margins" in row for row in steps)
+    assert all(row["pairs_from_generated_tests"] == len(written) for row in steps)
+    assert all(
+        row["generated_test_precision"] == stats["generated_test_precision"] for row in steps
+    )
+    assert result.activity == {
+        "pairs_from_generated_tests": len(written),
+        "generated_test_precision": stats["generated_test_precision"],
+    }
     assert steps[0]["data/codes"] == TRAIN_TASKS * 8
     assert any(not torch.equal(a, b) for a, b in zip(before, model.parameters(), strict=True))
     assert (tmp_path / "checkpoints" / f"step-{result.steps:06d}").is_dir()
