@@ -198,7 +198,12 @@ class Trainer:
         pending: list[tuple[Query, Sample, bool, Future[ExecuteResponse]]] = []
         for start in range(0, len(queries), GENERATION_CHUNK):
             chunk = queries[start : start + GENERATION_CHUNK]
-            prompts = [format_prompt(self.tokenizer, query.prompt, chat) for query in chunk]
+            prompts = [
+                format_prompt(
+                    self.tokenizer, query.prompt, chat, answer_prefix=query.answer_prefix
+                )
+                for query in chunk
+            ]
             began = time.perf_counter()
             sampled = self.sampler.sample(
                 prompts, n=n, seed=seed + start + self.processes.rank * 1_000_003

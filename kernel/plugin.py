@@ -80,6 +80,11 @@ class Query:
     problem: Problem
     prompt: str
     program_prefix: str
+    answer_prefix: str = ""
+    """The start of the model's answer, which the model continues: placed after ``prompt`` once
+    it is formatted (after the opening of the assistant's turn with a chat template, never inside
+    the user's turn). A curriculum's head of the reference solution goes here and, as it runs
+    before the completion, also at the end of ``program_prefix``."""
 
 
 @dataclass

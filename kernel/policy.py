@@ -2,15 +2,34 @@
 
 Sequences are ``prompt + completion`` token ids, right-padded into one batch; the logits at
 position t predict token t+1, so the completion's log-probs are read from the positions just
-before each completion token. Methods call this through ``MethodContext.completion_logprobs``.
+before each completion token. Methods import it from here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import torch
 from transformers import PreTrainedModel
+
+
+@contextmanager
+def dropout_off(model: torch.nn.Module) -> Iterator[None]:
+    """Run the block with ``model`` in eval mode (every dropout off, LoRA's adapter dropout
+    included), then restore the mode it had; gradients still flow.
+
+    Why: an importance ratio π_θ / π_old compares two forward passes of the same weights. With
+    dropout on, each pass draws its own dropout masks, so the ratio of the first PPO epoch is not
+    1 although the weights have not moved. Both passes therefore run without dropout, as trl's
+    PPO trainer disables dropout in its policy and value models.
+    """
+    was_training = model.training
+    model.eval()
+    try:
+        yield
+    finally:
+        model.train(was_training)
 
 
 def completion_logprobs(

@@ -72,7 +72,9 @@ class Sample:
         return self.finish_reason != "length"
 
 
-def format_prompt(tokenizer: Any, text: str, chat: bool, system: str | None = None) -> str:
+def format_prompt(
+    tokenizer: Any, text: str, chat: bool, system: str | None = None, answer_prefix: str = ""
+) -> str:
     """The full model input for a task ``text``, as a string the sampler encodes verbatim.
 
     ``chat=True`` wraps ``text`` as a user turn with the tokenizer's chat template and opens the
@@ -80,7 +82,13 @@ def format_prompt(tokenizer: Any, text: str, chat: bool, system: str | None = No
     text for plain continuation, prefixed with the BOS token when the tokenizer would add one
     itself (Llama-style base models expect it). Special tokens live in the string, not in an
     ``add_special_tokens`` flag, so that what was formatted is exactly what the model sees.
+    ``answer_prefix`` (:attr:`kernel.plugin.Query.answer_prefix`) ends the input: the beginning of
+    the answer, which the model continues (inside the assistant's turn with ``chat=True``).
     """
+    return _formatted(tokenizer, text, chat, system) + answer_prefix
+
+
+def _formatted(tokenizer: Any, text: str, chat: bool, system: str | None) -> str:
     if chat:
         if not getattr(tokenizer, "chat_template", None):
             raise ValueError("chat=True but the tokenizer has no chat template; use chat=False")

@@ -52,8 +52,8 @@ class StepCoderConfig(BaseModel):
     # --------------------------------------------------------------------- FGO
     fgo: bool = Field(
         default=True,
-        description="Fine-grained optimisation: only tokens on lines the unit tests executed "
-        "enter the policy loss. false = the paper's 'without FGO' ablation.",
+        description="Fine-grained optimisation: tokens on code the unit tests did not run "
+        "leave the policy loss. false = the paper's 'without FGO' ablation.",
     )
     empty_mask: Literal["unmasked", "drop"] = Field(
         default="unmasked",
@@ -97,8 +97,8 @@ class StepCoderConfig(BaseModel):
     )
     whiten_advantages: bool = Field(
         default=True,
-        description="Normalise the step's advantages to mean 0, variance 1 over all its "
-        "completion tokens (trl's PPO does).",
+        description="Normalise the step's advantages to mean 0, variance 1 over its "
+        "masked-in completion tokens (trl's PPO whitens over its response mask).",
     )
     forward_batch_size: int = Field(
         default=8,

@@ -6,10 +6,12 @@ of T tokens, as trl's ``PPOTrainer`` (0.19) computes it:
 - rewards: r_t = −β (log π_old(y_t) − log π_ref(y_t)) (the k1 KL estimate), plus the execution
   reward R on the last token;
 - GAE: δ_t = r_t + γ V_{t+1} − V_t (V_T = 0), A_t = δ_t + γλ A_{t+1}; returns G_t = A_t + V_t;
-- advantages whitened over the step's tokens;
-- policy loss (FGO, StepCoder eq. 5): −Σ_t m_t · min(ρ_t A_t, clip(ρ_t, 1 ± ε) A_t) / Σ_t m_t with
-  ρ_t = π_θ(y_t) / π_old(y_t) and m_t = 1 on executed lines;
-- value loss: ½ · mean_t max((V_t − G_t)², (clip(V_t, V_old ± ε_v) − G_t)²) over every token.
+- advantages whitened over the step's masked-in tokens (m_t = 1);
+- policy loss (FGO): per completion −Σ_t m_t · min(ρ_t A_t, clip(ρ_t, 1 ± ε) A_t) / Σ_t m_t with
+  ρ_t = π_θ(y_t) / π_old(y_t) and m_t = 0 on tokens FGO masks (:mod:`methods.stepcoder.fgo`),
+  averaged over the completions (the sum over t runs over one completion in the paper's loss);
+- value loss: ½ · mean_t max((V_t − G_t)², (clip(V_t, V_old ± ε_v) − G_t)²) over every token,
+  masked or not: GAE reads V at every token, so the critic must predict returns at all of them.
 """
 
 from __future__ import annotations
@@ -56,42 +58,60 @@ def gae(
     return advantages, advantages + values
 
 
-def whiten(tensors: Sequence[torch.Tensor]) -> list[torch.Tensor]:
-    """Shift and scale the concatenation of ``tensors`` to mean 0 and (unbiased) variance 1,
-    and split it back; fewer than two values are only centred."""
-    flat = torch.cat(list(tensors))
-    if flat.numel() < 2:
-        return [tensor - flat.mean() if flat.numel() else tensor for tensor in tensors]
-    whitened = (flat - flat.mean()) * torch.rsqrt(flat.var() + WHITEN_EPSILON)
-    return list(whitened.split([tensor.numel() for tensor in tensors]))
+def whiten(tensors: Sequence[torch.Tensor], masks: Sequence[torch.Tensor]) -> list[torch.Tensor]:
+    """Shift and scale ``tensors`` by the mean and (unbiased) variance of their masked-in values
+    (mask 1) only, as trl's ``masked_whiten`` does over its response mask: FGO's masked tokens
+    take no part in the loss, so they take none in the statistics either. Fewer than two
+    masked-in values: only centred (none: unchanged).
+
+    >>> [t.tolist() for t in whiten([torch.tensor([1.0, 3.0, 100.0])],
+    ...                             [torch.tensor([1.0, 1.0, 0.0])])]
+    [[-0.7071067690849304, 0.7071067690849304, 69.29646301269531]]
+    """
+    flat, kept = torch.cat(list(tensors)), torch.cat(list(masks)) > 0
+    values = flat[kept]
+    if values.numel() == 0:
+        return list(tensors)
+    if values.numel() < 2:
+        return [tensor - values.mean() for tensor in tensors]
+    scale = torch.rsqrt(values.var() + WHITEN_EPSILON)
+    return [(tensor - values.mean()) * scale for tensor in tensors]
 
 
 def clipped_policy_loss(
-    logprobs: torch.Tensor,
-    old_logprobs: torch.Tensor,
-    advantages: torch.Tensor,
-    mask: torch.Tensor,
+    logprobs: Sequence[torch.Tensor],
+    old_logprobs: Sequence[torch.Tensor],
+    advantages: Sequence[torch.Tensor],
+    masks: Sequence[torch.Tensor],
     clip_range: float,
 ) -> tuple[torch.Tensor, float]:
-    """FGO's masked PPO policy loss over a batch's tokens (flat tensors) and the fraction of
-    masked-in tokens whose ratio was clipped. No masked-in token: a zero loss that keeps the
-    graph (so backward still runs).
+    """FGO's masked PPO policy loss (StepCoder's eq. for L^FGO), per completion
+    −Σ_t m_t min(ρ_t A_t, clip(ρ_t, 1 ± ε) A_t) / Σ_t m_t, averaged over the completions; and
+    the fraction of masked-in tokens whose ratio was clipped. A completion with no masked-in
+    token adds 0 (it still counts in the average, so a micro-batch's share of the batch stays
+    its share of completions); the graph is kept, so backward runs on an all-masked batch.
 
     >>> loss, clipped = clipped_policy_loss(
-    ...     torch.log(torch.tensor([1.5, 1.0, 0.5])), torch.zeros(3),
-    ...     torch.tensor([1.0, 2.0, -1.0]), torch.tensor([1.0, 0.0, 1.0]), 0.2)
-    >>> round(float(loss), 4), clipped  # -(min(1.5, 1.2) * 1 + min(-0.5, -0.8)) / 2
+    ...     [torch.log(torch.tensor([1.5, 1.0])), torch.log(torch.tensor([0.5]))],
+    ...     [torch.zeros(2), torch.zeros(1)],
+    ...     [torch.tensor([1.0, 2.0]), torch.tensor([-1.0])],
+    ...     [torch.tensor([1.0, 0.0]), torch.tensor([1.0])], 0.2)
+    >>> round(float(loss), 4), clipped  # -(min(1.5, 1.2) * 1 / 1 + min(-0.5, -0.8) / 1) / 2
     (-0.2, 1.0)
     """
-    ratio = torch.exp(logprobs - old_logprobs)
-    unclipped = -advantages * ratio
-    clipped = -advantages * torch.clamp(ratio, 1.0 - clip_range, 1.0 + clip_range)
-    per_token = torch.maximum(unclipped, clipped)
-    total = mask.sum()
-    if float(total) == 0.0:
-        return (per_token * mask).sum(), 0.0
-    clip_frac = float(((clipped > unclipped).float() * mask).sum() / total)
-    return (per_token * mask).sum() / total, clip_frac
+    losses, clipped_tokens, kept_tokens = [], 0.0, 0.0
+    for new, old, advantage, mask in zip(logprobs, old_logprobs, advantages, masks, strict=True):
+        ratio = torch.exp(new - old)
+        unclipped = -advantage * ratio
+        clipped = -advantage * torch.clamp(ratio, 1.0 - clip_range, 1.0 + clip_range)
+        per_token = torch.maximum(unclipped, clipped) * mask
+        kept = float(mask.sum())
+        losses.append(per_token.sum() / kept if kept else per_token.sum())
+        clipped_tokens += float(((clipped > unclipped).float() * mask).sum())
+        kept_tokens += kept
+    if not losses:
+        raise ValueError("the policy loss needs at least one completion")
+    return torch.stack(losses).mean(), clipped_tokens / kept_tokens if kept_tokens else 0.0
 
 
 def clipped_value_loss(

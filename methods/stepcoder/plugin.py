@@ -1,10 +1,11 @@
 """StepCoder as a kernel plugin: CCCS in ``queries``/``observe``, FGO and PPO in ``score``/``loss``.
 
-- ``queries``: each problem's prompt and executed prelude get the head of its reference solution
-  up to the problem's current curriculum stage (:mod:`methods.stepcoder.curriculum`). The prefix
-  is part of the *prompt*, so its tokens are prompt tokens: they condition the completion but
-  never enter the loss. The sandbox runs prelude + prefix + completion and reports lines in the
-  completion's coordinates.
+- ``queries``: each problem's answer and executed prelude start with the head of its reference
+  solution up to the problem's current curriculum stage (:mod:`methods.stepcoder.curriculum`).
+  The head is ``Query.answer_prefix``: the kernel puts it after the formatted prompt (at the start
+  of the assistant's turn with a chat template), so its tokens are prompt tokens that condition
+  the completion but never enter the loss. The sandbox runs prelude + head + completion and
+  reports lines in the completion's coordinates.
 - ``score``: coarse execution reward (pass +1, fail −0.3, runtime error/timeout −0.6, compile
   error −1), FGO mask from the verdict's executed lines, one no-grad pass for the old
   log-probs, values and reference log-probs, then KL-penalised rewards, GAE and whitening
@@ -32,7 +33,7 @@ from crucible.kernel.plugin import (
     Rollout,
     Score,
 )
-from crucible.kernel.policy import completion_logprobs
+from crucible.kernel.policy import completion_logprobs, dropout_off
 from crucible.kernel.rewards import coarse_reward
 from crucible.methods.stepcoder.config import StepCoderConfig
 from crucible.methods.stepcoder.curriculum import StageState, curriculum, head, start_points
@@ -83,12 +84,26 @@ class StepCoder(OnlineMethod[StepCoderConfig]):
             prefix = ""
             if self.settings.cccs:
                 prefix = head(problem.reference_solution, self.stage_of(problem).prefix_lines)
-            queries.append(Query(problem, problem.prompt + prefix, problem.program_prefix + prefix))
+            queries.append(
+                Query(problem, problem.prompt, problem.program_prefix + prefix, prefix)
+            )
         return queries
 
     def observe(self, rollouts: Sequence[Rollout], scores: Sequence[Score]) -> dict[str, float]:
+        """Move the stages of this step's problems and report the mechanisms' activity:
+        ``fgo_masked_token_fraction`` (share of the step's completion tokens FGO masked out),
+        ``cccs_stage_moves`` (stages moved this step) and ``cccs_stage_mean`` (mean stage index
+        over every problem seen so far; 0 = its first stage). Reported with the mechanism off
+        too (as 0), so every run's metrics have the same columns."""
+        masks = [score.data["mask"] for score in scores]
+        tokens = sum(mask.numel() for mask in masks)
+        masked = sum(float((1.0 - mask).sum()) for mask in masks)
+        activity = {
+            "fgo_masked_token_fraction": masked / tokens if tokens else 0.0,
+            "fgo_fallback_frac": sum(s.data["mask_fell_back"] for s in scores) / max(1, len(scores)),
+        }
         if not self.settings.cccs:
-            return {}
+            return {**activity, "cccs_stage_moves": 0.0, "cccs_stage_mean": 0.0}
         problems: dict[str, Problem] = {}
         passed: Counter[str] = Counter()
         attempts: Counter[str] = Counter()
@@ -110,8 +125,9 @@ class StepCoder(OnlineMethod[StepCoderConfig]):
         )
         states = list(self.curricula.values())
         return {
-            "cccs_moved": float(moved),
-            "cccs_final_stage_frac": sum(state.final for state in states) / len(states),
+            **activity,
+            "cccs_stage_moves": float(moved),
+            "cccs_stage_mean": sum(state.stage for state in states) / len(states),
         }
 
     # ------------------------------------------------------------------------ FGO and PPO
@@ -119,14 +135,17 @@ class StepCoder(OnlineMethod[StepCoderConfig]):
     def _forward(
         self, model: Any, rollouts: Sequence[Rollout], *, values: bool
     ) -> tuple[list[torch.Tensor], list[torch.Tensor] | None]:
-        """Per-token log-probs (and values) of each rollout's completion under ``model``."""
-        logprobs, hidden = completion_logprobs(
-            model,
-            [rollout.sample.prompt_ids for rollout in rollouts],
-            [rollout.sample.completion_ids for rollout in rollouts],
-            self.context.pad_token_id,
-            return_hidden=values,
-        )
+        """Per-token log-probs (and values) of each rollout's completion under ``model``, with
+        dropout off in every pass (``score``'s old log-probs and ``loss``'s new ones alike), so
+        the first epoch's ratio is exactly 1 under LoRA's adapter dropout too."""
+        with dropout_off(model):
+            logprobs, hidden = completion_logprobs(
+                model,
+                [rollout.sample.prompt_ids for rollout in rollouts],
+                [rollout.sample.completion_ids for rollout in rollouts],
+                self.context.pad_token_id,
+                return_hidden=values,
+            )
         if hidden is None:
             return logprobs, None
         return logprobs, [self.value_head(state) for state in hidden]
@@ -163,6 +182,11 @@ class StepCoder(OnlineMethod[StepCoderConfig]):
             else:
                 reference_logprobs += [tokens.float() for tokens in logprobs]
         rewards = [coarse_reward(rollout.verdict) for rollout in rollouts]
+        masks, fell_back = [], []
+        for rollout, value in zip(rollouts, old_values, strict=True):
+            mask, fallback = self._mask(rollout)
+            masks.append(torch.tensor(mask, device=value.device))
+            fell_back.append(fallback)
         advantages, returns = [], []
         for reward, old, ref, value in zip(
             rewards, old_logprobs, reference_logprobs, old_values, strict=True
@@ -172,55 +196,50 @@ class StepCoder(OnlineMethod[StepCoderConfig]):
             advantages.append(advantage)
             returns.append(target)
         if settings.whiten_advantages:
-            advantages = whiten(advantages)
-        scores = []
-        for index, rollout in enumerate(rollouts):
-            mask, fell_back = self._mask(rollout)
-            scores.append(
-                Score(
-                    reward=rewards[index],
-                    advantage=float(advantages[index].mean()) if advantages[index].numel() else 0.0,
-                    data={
-                        "old_logprobs": old_logprobs[index],
-                        "old_values": old_values[index],
-                        "advantages": advantages[index],
-                        "returns": returns[index],
-                        "mask": torch.tensor(mask, device=old_values[index].device),
-                        "mask_fell_back": fell_back,
-                    },
-                )
+            advantages = whiten(advantages, masks)
+        return [
+            Score(
+                reward=rewards[index],
+                advantage=float(advantages[index].mean()) if advantages[index].numel() else 0.0,
+                data={
+                    "old_logprobs": old_logprobs[index],
+                    "old_values": old_values[index],
+                    "advantages": advantages[index],
+                    "returns": returns[index],
+                    "mask": masks[index],
+                    "mask_fell_back": fell_back[index],
+                },
             )
-        return scores
+            for index in range(len(rollouts))
+        ]
 
     def loss(self, rollouts: Sequence[Rollout], scores: Sequence[Score]) -> LossOutput:
         settings = self.settings
         logprobs, values = self._forward(self.context.model, rollouts, values=True)
         assert values is not None
 
-        def stacked(key: str) -> torch.Tensor:
-            return torch.cat([score.data[key] for score in scores])
+        def each(key: str) -> list[torch.Tensor]:
+            return [score.data[key] for score in scores]
 
-        mask = stacked("mask")
-        old_logprobs = stacked("old_logprobs")
-        new_logprobs = torch.cat(logprobs)
         policy, clip_frac = clipped_policy_loss(
-            new_logprobs, old_logprobs, stacked("advantages"), mask, settings.clip_range
+            logprobs, each("old_logprobs"), each("advantages"), each("mask"), settings.clip_range
         )
         value = clipped_value_loss(
-            torch.cat(values), stacked("old_values"), stacked("returns"), settings.value_clip_range
+            torch.cat(values),
+            torch.cat(each("old_values")),
+            torch.cat(each("returns")),
+            settings.value_clip_range,
         )
         total = policy + settings.value_coef * value
-        tokens = max(1, mask.numel())
+        new_logprobs, old_logprobs = torch.cat(logprobs).detach(), torch.cat(each("old_logprobs"))
         return LossOutput(
             total,
             {
                 "policy_loss": float(policy.detach()),
                 "value_loss": float(value.detach()),
                 "clip_frac": clip_frac,
-                "approx_kl": float(0.5 * ((new_logprobs.detach() - old_logprobs) ** 2).sum())
-                / tokens,
-                "fgo_mask_frac": float(mask.sum()) / tokens,
-                "fgo_fallback_frac": sum(s.data["mask_fell_back"] for s in scores) / len(scores),
+                "approx_kl": float(0.5 * ((new_logprobs - old_logprobs) ** 2).sum())
+                / max(1, new_logprobs.numel()),
             },
         )
 

@@ -19,13 +19,13 @@ import crucible.methods.stepcoder.fgo as fgo_module
 import crucible.methods.stepcoder.loss as loss_module
 from crucible.evaluation.datasets import load_dataset
 from crucible.evaluation.problems import to_problems
-from crucible.kernel.config import SamplingConfig
+from crucible.kernel.config import LoraSettings, ModelConfig, SamplingConfig
 from crucible.kernel.loop import Trainer
 from crucible.kernel.models import load_model
 from crucible.kernel.plugin import MethodContext, Problem, Rollout, validate_plugin
 from crucible.kernel.registry import load_method
 from crucible.kernel.run_config import RunConfig, load_run_config, method_settings
-from crucible.kernel.sampler import Sampler
+from crucible.kernel.sampler import Sampler, format_prompt
 from crucible.kernel.sandbox import SandboxHandle
 from crucible.kernel.sft import fine_tune
 from crucible.kernel.token_text import TokenBytes, decode_with_offsets
@@ -246,33 +246,50 @@ def test_gae_matches_a_hand_computation() -> None:
     assert advantages.tolist() == [-1.0, -1.0, -1.0]
 
 
-def test_whiten_normalises_over_all_tokens_of_all_completions() -> None:
-    parts = whiten([torch.tensor([1.0, 2.0]), torch.tensor([3.0, 6.0])])
+def test_whiten_normalises_over_the_masked_in_tokens_of_all_completions() -> None:
+    ones = [torch.ones(2), torch.ones(2)]
+    parts = whiten([torch.tensor([1.0, 2.0]), torch.tensor([3.0, 6.0])], ones)
     flat = torch.cat(parts)
     assert [p.numel() for p in parts] == [2, 2]
     assert float(flat.mean()) == pytest.approx(0.0, abs=1e-6)
     assert float(flat.var()) == pytest.approx(1.0, abs=1e-6)
-    assert whiten([torch.tensor([2.0])])[0].tolist() == [0.0]
+    assert whiten([torch.tensor([2.0])], [torch.ones(1)])[0].tolist() == [0.0]
+    # a masked token's value takes no part in the statistics: the masked-in ones alone have
+    # mean 0 and variance 1, whatever the masked one holds
+    masks = [torch.tensor([1.0, 0.0]), torch.tensor([1.0, 1.0])]
+    for outlier in (2.0, 1000.0):
+        parts = whiten([torch.tensor([1.0, outlier]), torch.tensor([3.0, 6.0])], masks)
+        kept = torch.cat(parts)[torch.cat(masks) > 0]
+        assert float(kept.mean()) == pytest.approx(0.0, abs=1e-6)
+        assert float(kept.var()) == pytest.approx(1.0, abs=1e-6)
+    nothing = [torch.tensor([4.0])]
+    assert whiten(nothing, [torch.zeros(1)])[0].tolist() == [4.0]
 
 
-def test_the_policy_loss_clips_the_ratio_and_averages_over_masked_in_tokens() -> None:
-    logprobs = torch.log(torch.tensor([1.5, 0.7, 1.1, 0.5]))
-    old = torch.zeros(4)
-    advantages = torch.tensor([1.0, 1.0, -1.0, 3.0])
-    mask = torch.tensor([1.0, 1.0, 1.0, 0.0])
-    loss, clip_frac = clipped_policy_loss(logprobs, old, advantages, mask, clip_range=0.2)
-    # token 0: min(1.5, 1.2) = 1.2 (clipped); token 1: min(0.7, 0.8) = 0.7;
-    # token 2: A < 0: min(-1.1, -1.1) = -1.1; token 3 masked out
-    assert float(loss) == pytest.approx(-(1.2 + 0.7 - 1.1) / 3, abs=1e-6)
-    assert clip_frac == pytest.approx(1 / 3)
-    zero, frac = clipped_policy_loss(logprobs, old, advantages, torch.zeros(4), 0.2)
+def test_the_policy_loss_clips_the_ratio_and_averages_per_completion() -> None:
+    logprobs = [torch.log(torch.tensor([1.5, 0.7, 1.1, 0.5])), torch.log(torch.tensor([0.9]))]
+    old = [torch.zeros(4), torch.zeros(1)]
+    advantages = [torch.tensor([1.0, 1.0, -1.0, 3.0]), torch.tensor([2.0])]
+    masks = [torch.tensor([1.0, 1.0, 1.0, 0.0]), torch.tensor([1.0])]
+    loss, clip_frac = clipped_policy_loss(logprobs, old, advantages, masks, clip_range=0.2)
+    # completion 0: token 0: min(1.5, 1.2) = 1.2 (clipped); token 1: min(0.7, 0.8) = 0.7;
+    # token 2: A < 0: min(-1.1, -1.1) = -1.1; token 3 masked out -> its mean over 3 tokens;
+    # completion 1: 2 * 0.9; the batch: the mean of the two completions (not of the 4 tokens)
+    assert float(loss) == pytest.approx(-((1.2 + 0.7 - 1.1) / 3 + 1.8) / 2, abs=1e-6)
+    assert clip_frac == pytest.approx(1 / 4)
+    # an all-masked completion adds 0 and still counts in the mean
+    dropped = [masks[0], torch.zeros(1)]
+    half, _ = clipped_policy_loss(logprobs, old, advantages, dropped, clip_range=0.2)
+    assert float(half) == pytest.approx(-(1.2 + 0.7 - 1.1) / 3 / 2, abs=1e-6)
+    zeros = [torch.zeros(4), torch.zeros(1)]
+    zero, frac = clipped_policy_loss(logprobs, old, advantages, zeros, 0.2)
     assert float(zero) == 0.0 and frac == 0.0
 
 
 def test_the_masked_loss_has_no_gradient_on_masked_tokens() -> None:
     logprobs = torch.zeros(3, requires_grad=True)
     loss, _ = clipped_policy_loss(
-        logprobs, torch.zeros(3), torch.ones(3), torch.tensor([1.0, 0.0, 1.0]), 0.2
+        [logprobs], [torch.zeros(3)], [torch.ones(3)], [torch.tensor([1.0, 0.0, 1.0])], 0.2
     )
     loss.backward()
     assert logprobs.grad is not None
@@ -352,10 +369,10 @@ def test_queries_put_the_stage_prefix_in_the_prompt_and_the_executed_prelude(
     assert method.curricula["solve"].stages == [8, 4, 1, 0]
     prefix = head(BODY, 8)
     assert prefix.endswith("        total //= 2\n")
-    assert query.prompt == SIGNATURE + prefix
+    assert (query.prompt, query.answer_prefix) == (SIGNATURE, prefix)
     assert query.program_prefix == SIGNATURE + prefix
     (plain,) = StepCoder(StepCoderConfig(cccs=False), context).queries([_problem()])
-    assert (plain.prompt, plain.program_prefix) == (SIGNATURE, SIGNATURE)
+    assert (plain.prompt, plain.answer_prefix, plain.program_prefix) == (SIGNATURE, "", SIGNATURE)
 
 
 def _staged_rollouts(
@@ -374,7 +391,7 @@ def test_observe_moves_a_problem_one_stage_when_its_accuracy_crosses_rho(
 ) -> None:
     method = StepCoder(StepCoderConfig(), context)
     half = _staged_rollouts(method, make_rollouts, [Status.PASSED, Status.WRONG_ANSWER])
-    assert method.observe(half, []) == {"cccs_moved": 0.0, "cccs_final_stage_frac": 0.0}
+    assert method.observe(half, [])["cccs_stage_moves"] == 0.0
     assert method.curricula["solve"].to_dict() == {
         "stages": [8, 4, 1, 0],
         "stage": 0,
@@ -382,9 +399,9 @@ def test_observe_moves_a_problem_one_stage_when_its_accuracy_crosses_rho(
         "attempts": 2,
     }
     passing = _staged_rollouts(method, make_rollouts, [Status.PASSED, Status.PASSED])
-    assert method.observe(passing, [])["cccs_moved"] == 1.0  # 3 of 4 > 0.6
+    assert method.observe(passing, [])["cccs_stage_moves"] == 1.0  # 3 of 4 > 0.6
     (query,) = method.queries([_problem()])
-    assert query.prompt == SIGNATURE + head(BODY, 4)
+    assert query.answer_prefix == head(BODY, 4)
 
     resumed = StepCoder(StepCoderConfig(), context)
     resumed.load_state_dict(method.state_dict())
@@ -399,8 +416,9 @@ def test_prefix_tokens_are_prompt_tokens_and_never_enter_the_loss(
     method = StepCoder(StepCoderConfig(fgo=False, whiten_advantages=False), context)
     (query,) = method.queries([_problem()])
     sampler = Sampler(context.model, context.tokenizer, SamplingConfig(max_new_tokens=5, seed=1))
-    (samples,) = sampler.sample([query.prompt], n=2)
-    prefix_ids = context.tokenizer(query.prompt, add_special_tokens=False)["input_ids"]
+    prompt = format_prompt(context.tokenizer, query.prompt, False, answer_prefix=query.answer_prefix)
+    (samples,) = sampler.sample([prompt], n=2)
+    prefix_ids = context.tokenizer(prompt, add_special_tokens=False)["input_ids"]
     assert samples[0].prompt_ids == prefix_ids  # the canonical head is in the prompt's ids
     outcomes = make_rollouts([[(Status.PASSED, 1.0), (Status.WRONG_ANSWER, 0.0)]])
     rollouts = [
@@ -485,7 +503,7 @@ def test_two_ppo_steps_train_and_a_resumed_run_gets_curricula_and_value_head_bac
     for row in rows:
         for key in ("loss", "policy_loss", "value_loss", "approx_kl"):
             assert torch.isfinite(torch.tensor(row[key])), key
-        assert 0.0 <= row["fgo_mask_frac"] <= 1.0
+        assert 0.0 <= row["fgo_masked_token_fraction"] <= 1.0
     after = list(trainer.model.parameters())
     assert any(not torch.equal(a, b) for a, b in zip(before, after, strict=True))
     head_weight = method.value_head.linear.weight
@@ -512,3 +530,183 @@ def test_two_ppo_steps_train_and_a_resumed_run_gets_curricula_and_value_head_bac
     # the optimiser still holds the restored head (restored in place, not replaced)
     held = {id(p) for group in resumed.optimizer.param_groups for p in group["params"]}
     assert id(resumed.method.value_head.linear.weight) in held
+
+
+# ------------------------------------------------------------------ PPO under LoRA dropout
+
+
+@pytest.mark.train
+def test_ppo_under_lora_dropout_starts_every_batch_at_ratio_one(sandbox: SandboxHandle) -> None:
+    model, tokenizer = load_model(
+        ModelConfig(name_or_path="tiny", lora=LoraSettings(dropout=0.5))
+    )
+    generator = torch.Generator().manual_seed(0)
+    with torch.no_grad():  # adapters that act (lora_B starts at zero, hiding the dropout)
+        for name, parameter in model.named_parameters():
+            if "lora_B" in name:
+                parameter.copy_(torch.randn(parameter.shape, generator=generator))
+    context = MethodContext(model, tokenizer, torch.device("cpu"), 0, int(tokenizer.pad_token_id))
+    method = StepCoder(StepCoderConfig(), context)
+    (query,) = method.queries([_problem()])
+    prompt = format_prompt(tokenizer, query.prompt, False, answer_prefix=query.answer_prefix)
+    sampler = Sampler(model, tokenizer, SamplingConfig(max_new_tokens=8, seed=0))
+    (samples,) = sampler.sample([prompt], n=4)
+    verdicts = sandbox.execute(
+        [
+            ExecuteRequest(
+                source=sample.completion,
+                prelude=query.program_prefix,
+                tests=query.problem.tests,
+                collect_coverage=True,
+            )
+            for sample in samples
+        ]
+    )
+    rollouts = [Rollout(query, s, v) for s, v in zip(samples, verdicts, strict=True)]
+
+    model.eval()  # the kernel scores in eval mode and learns in train mode
+    scores = method.score(rollouts)
+    model.train()
+    ids = torch.tensor([samples[0].prompt_ids + samples[0].completion_ids])
+    with torch.no_grad():
+        assert not torch.equal(model(input_ids=ids).logits, model(input_ids=ids).logits), (
+            "dropout does not act in train mode: the test would prove nothing"
+        )
+    output = method.loss(rollouts, scores)
+    assert output.metrics["approx_kl"] == 0.0  # new log-probs == old ones, bit for bit
+    assert output.metrics["clip_frac"] == 0.0
+    assert model.training, "the loss must leave the model in the mode the kernel set"
+
+
+# ------------------------------------------------------------------ CCCS through the Trainer
+
+# A reference with three start points (the `if` lines): stages [5, 1, 0] (E = 3, stride 2).
+CLASSIFY = Problem(
+    problem_id="classify",
+    prompt="def classify(n):\n",
+    tests=[
+        TestCase(body=AssertTest(code=f"assert classify({n}) == {label!r}"))
+        for n, label in ((3, "Fizz"), (5, "Buzz"), (15, "FizzBuzz"), (7, "7"))
+    ],
+    program_prefix="def classify(n):\n",
+    reference_solution=(
+        '    label = ""\n'
+        "    if n % 3 == 0:\n"
+        '        label += "Fizz"\n'
+        "    if n % 5 == 0:\n"
+        '        label += "Buzz"\n'
+        "    if not label:\n"
+        "        label = str(n)\n"
+        "    return label\n"
+    ),
+)
+
+
+def _cccs_config(output_dir: Path, steps: int, chat: bool) -> RunConfig:
+    return load_run_config(
+        None,
+        [
+            "model.name_or_path=tiny",
+            f"trainer.steps={steps}",
+            "trainer.batch_prompts=1",
+            "trainer.lr=0.00001",
+            "trainer.checkpoint_every=1",
+            "trainer.eval_every=0",
+            f"trainer.output_dir={output_dir}",
+            f"data.chat={str(chat).lower()}",
+            "sampling.n=4",
+            "sampling.temperature=0.2",
+            "sampling.max_new_tokens=32",
+            "method.name=stepcoder",
+            "method.ppo_epochs=1",
+        ],
+    )
+
+
+class _Seen:
+    """What the kernel handed the sampler and the sandbox during a run (spies that forward
+    every call to the real sampler and sandbox)."""
+
+    def __init__(self, trainer: Trainer, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.prompts: list[str] = []
+        self.requests: list[ExecuteRequest] = []
+        self.verdicts: list[Any] = []
+        sample, submit = trainer.sampler.sample, trainer.sandbox.submit
+
+        def sampled(prompts: Any, *args: Any, **kwargs: Any) -> Any:
+            self.prompts += list(prompts)
+            return sample(prompts, *args, **kwargs)
+
+        def submitted(requests: Any) -> Any:
+            futures = submit(requests)
+            self.requests += list(requests)
+            self.verdicts += futures
+            return futures
+
+        monkeypatch.setattr(trainer.sampler, "sample", sampled)
+        monkeypatch.setattr(trainer.sandbox, "submit", submitted)
+
+
+def _cccs_trainer(config: RunConfig, sandbox: SandboxHandle, warm: bool) -> Trainer:
+    model, tokenizer = load_model(config.model)
+    if warm:  # teach the tiny model the first stage's completion, so that stage passes
+        prefix = head(CLASSIFY.reference_solution, 5)
+        prompt = format_prompt(tokenizer, CLASSIFY.prompt, config.data.chat, answer_prefix=prefix)
+        pair = (prompt, CLASSIFY.reference_solution[len(prefix) :])
+        fine_tune(model, tokenizer, [pair], epochs=30, lr=3e-3, seed=0)
+    return Trainer(
+        config,
+        StepCoder,
+        method_settings(config, StepCoderConfig, "test"),
+        [CLASSIFY],
+        model,
+        tokenizer,
+        sandbox,
+        show_progress=False,
+    )
+
+
+def _check_stage(seen: _Seen, tokenizer: Any, chat: bool, lines: int) -> None:
+    """Every prompt ends with the stage's head after the formatted task (inside the assistant's
+    turn with a chat template), every prelude is the task's plus the same head, and verdict
+    lines index the completion."""
+    prefix = head(CLASSIFY.reference_solution, lines)
+    formatted = format_prompt(tokenizer, CLASSIFY.prompt, chat)
+    assert seen.prompts and all(p == formatted + prefix for p in seen.prompts)
+    if chat:
+        assert formatted.endswith("<|im_start|>assistant\n"), formatted
+        assert prefix not in formatted  # never inside the user's turn
+    for request, future in zip(seen.requests, seen.verdicts, strict=True):
+        assert request.prelude == CLASSIFY.program_prefix + prefix
+        verdict = future.result()
+        completion_lines = len(source_lines(request.source))
+        assert all(1 <= line <= completion_lines for line in verdict.executed_lines)
+
+
+@pytest.mark.slow  # ~30 s each: a warm start, then two one-step runs with the jailed sandbox
+@pytest.mark.train
+@pytest.mark.parametrize("chat", [False, True])
+def test_cccs_stage_reaches_prompt_and_prelude_moves_past_rho_and_survives_resume(
+    tmp_path: Path, sandbox: SandboxHandle, monkeypatch: pytest.MonkeyPatch, chat: bool
+) -> None:
+    points = start_points(CLASSIFY.reference_solution, CLASSIFY.program_prefix)
+    assert points == [1, 3, 5] and curriculum(points) == [5, 1, 0]
+    trainer = _cccs_trainer(_cccs_config(tmp_path / "run", 1, chat), sandbox, warm=True)
+    seen = _Seen(trainer, monkeypatch)
+    trainer.train()
+    _check_stage(seen, trainer.tokenizer, chat, 5)
+    passed = sum(future.result().status is Status.PASSED for future in seen.verdicts)
+    assert passed / len(seen.verdicts) > 0.6, "the warm-started model should pass stage 1"
+    state = trainer.method.state_dict()["curricula"]["classify"]
+    assert (state["stage"], state["passed"], state["attempts"]) == (1, 0, 0)
+    (row,) = _rows(tmp_path / "run")
+    assert (row["cccs_stage_moves"], row["cccs_stage_mean"]) == (1.0, 1.0)
+    # a completion after the first stage's head: lines 1.. of the completion, not of the program
+    executed = [f.result().executed_lines for f in seen.verdicts if f.result().executed_lines]
+    assert executed and all(min(lines) == 1 for lines in executed)
+
+    resumed = _cccs_trainer(_cccs_config(tmp_path / "run", 2, chat), sandbox, warm=False)
+    seen = _Seen(resumed, monkeypatch)
+    assert resumed.train(resume=True).steps == 2
+    _check_stage(seen, resumed.tokenizer, chat, 1)  # the moved stage, after a real resume
+    assert [row["step"] for row in _rows(tmp_path / "run")] == [1, 2]
