@@ -199,9 +199,7 @@ class Trainer:
         for start in range(0, len(queries), GENERATION_CHUNK):
             chunk = queries[start : start + GENERATION_CHUNK]
             prompts = [
-                format_prompt(
-                    self.tokenizer, query.prompt, chat, answer_prefix=query.answer_prefix
-                )
+                format_prompt(self.tokenizer, query.prompt, chat, answer_prefix=query.answer_prefix)
                 for query in chunk
             ]
             began = time.perf_counter()

@@ -8,7 +8,8 @@ share :class:`MethodBase` (name, settings, context, checkpointed state) and noth
 The kernel calls an online method's hooks in the order a training step reads:
 
 1. :meth:`OnlineMethod.queries` - which prompts to sample for the step's problems (a curriculum
-   may add a prefix of the reference solution to the prompt and to the executed program);
+   may start the answer with a prefix of the reference solution and add it to the executed
+   program);
 2. the kernel samples completions and runs them in the sandbox;
 3. :meth:`OnlineMethod.score` - rewards from the verdicts (scalars, optionally per-token returns);
 4. :meth:`OnlineMethod.learner_batch` - what the optimiser learns from: by default the scored

@@ -57,9 +57,9 @@ class StepCoderConfig(BaseModel):
     )
     empty_mask: Literal["unmasked", "drop"] = Field(
         default="unmasked",
-        description="When no completion token lies on an executed line (a compile error, or "
-        "nothing ran): unmasked = fall back to the plain PPO loss for that completion; drop = it "
-        "adds nothing to the policy loss [unverified].",
+        description="When no line of the completion executed (a compile error, or nothing "
+        "ran): unmasked = fall back to the plain PPO loss for that completion; drop = it adds "
+        "nothing to the policy loss [unverified].",
     )
 
     # --------------------------------------------------------------------- PPO

@@ -7,8 +7,9 @@
   the completion but never enter the loss. The sandbox runs prelude + head + completion and
   reports lines in the completion's coordinates.
 - ``score``: coarse execution reward (pass +1, fail −0.3, runtime error/timeout −0.6, compile
-  error −1), FGO mask from the verdict's executed lines, one no-grad pass for the old
-  log-probs, values and reference log-probs, then KL-penalised rewards, GAE and whitening
+  error −1), FGO mask from the verdict's executable and executed lines
+  (:mod:`methods.stepcoder.fgo`), one no-grad pass for the old log-probs, values and reference
+  log-probs, then KL-penalised rewards, GAE and whitening over the masked-in tokens
   (:mod:`methods.stepcoder.loss`). Everything the PPO epochs reuse travels in ``Score.data``.
 - ``loss``: masked clipped policy loss + ``value_coef`` × clipped value loss, for
   ``ppo_epochs`` optimiser steps per batch (``update_epochs``).
@@ -37,7 +38,7 @@ from crucible.kernel.policy import completion_logprobs, dropout_off
 from crucible.kernel.rewards import coarse_reward
 from crucible.methods.stepcoder.config import StepCoderConfig
 from crucible.methods.stepcoder.curriculum import StageState, curriculum, head, start_points
-from crucible.methods.stepcoder.fgo import executed_token_mask
+from crucible.methods.stepcoder.fgo import fgo_mask
 from crucible.methods.stepcoder.loss import (
     clipped_policy_loss,
     clipped_value_loss,
@@ -55,6 +56,11 @@ class StepCoder(OnlineMethod[StepCoderConfig]):
     name: ClassVar[str] = "stepcoder"
     needs_coverage: ClassVar[bool] = True
     needs_reference_model: ClassVar[bool] = True
+    activity_metrics: ClassVar[tuple[str, ...]] = (
+        "fgo_masked_token_fraction",
+        "cccs_stage_mean",
+        "cccs_stage_moves",
+    )
 
     def __init__(self, settings: StepCoderConfig, context: MethodContext) -> None:
         super().__init__(settings, context)
@@ -84,9 +90,7 @@ class StepCoder(OnlineMethod[StepCoderConfig]):
             prefix = ""
             if self.settings.cccs:
                 prefix = head(problem.reference_solution, self.stage_of(problem).prefix_lines)
-            queries.append(
-                Query(problem, problem.prompt, problem.program_prefix + prefix, prefix)
-            )
+            queries.append(Query(problem, problem.prompt, problem.program_prefix + prefix, prefix))
         return queries
 
     def observe(self, rollouts: Sequence[Rollout], scores: Sequence[Score]) -> dict[str, float]:
@@ -98,9 +102,10 @@ class StepCoder(OnlineMethod[StepCoderConfig]):
         masks = [score.data["mask"] for score in scores]
         tokens = sum(mask.numel() for mask in masks)
         masked = sum(float((1.0 - mask).sum()) for mask in masks)
+        fell_back = sum(score.data["mask_fell_back"] for score in scores)
         activity = {
             "fgo_masked_token_fraction": masked / tokens if tokens else 0.0,
-            "fgo_fallback_frac": sum(s.data["mask_fell_back"] for s in scores) / max(1, len(scores)),
+            "fgo_fallback_frac": fell_back / len(scores) if scores else 0.0,
         }
         if not self.settings.cccs:
             return {**activity, "cccs_stage_moves": 0.0, "cccs_stage_mean": 0.0}
@@ -160,9 +165,17 @@ class StepCoder(OnlineMethod[StepCoderConfig]):
                 "no executed lines although coverage was requested; FGO needs them "
                 "(set method.fgo=false to train without)"
             )
-        return executed_token_mask(
-            sample.offsets, sample.completion, verdict.executed_lines, self.settings.empty_mask
-        )
+        try:
+            return fgo_mask(
+                sample.offsets,
+                sample.completion,
+                verdict.executed_lines,
+                verdict.executable_lines,
+                self.settings.empty_mask,
+            )
+        except ValueError as error:
+            problem = verdict.request_id or rollout.query.problem.problem_id
+            raise ValueError(f"{problem}: {error}") from error
 
     @torch.no_grad()
     def score(self, rollouts: Sequence[Rollout]) -> list[Score]:

@@ -22,10 +22,10 @@ from crucible.evaluation.problems import to_problems
 from crucible.kernel.config import LoraSettings, ModelConfig, SamplingConfig
 from crucible.kernel.loop import Trainer
 from crucible.kernel.models import load_model
-from crucible.kernel.plugin import MethodContext, Problem, Rollout, validate_plugin
+from crucible.kernel.plugin import MethodContext, Problem, Query, Rollout, validate_plugin
 from crucible.kernel.registry import load_method
 from crucible.kernel.run_config import RunConfig, load_run_config, method_settings
-from crucible.kernel.sampler import Sampler, format_prompt
+from crucible.kernel.sampler import Sample, Sampler, format_prompt
 from crucible.kernel.sandbox import SandboxHandle
 from crucible.kernel.sft import fine_tune
 from crucible.kernel.token_text import TokenBytes, decode_with_offsets
@@ -40,7 +40,7 @@ from crucible.methods.stepcoder.curriculum import (
     source_lines,
     start_points,
 )
-from crucible.methods.stepcoder.fgo import executed_token_mask
+from crucible.methods.stepcoder.fgo import fgo_mask
 from crucible.methods.stepcoder.loss import (
     clipped_policy_loss,
     clipped_value_loss,
@@ -176,29 +176,64 @@ def _lines_touched(text: str, start: int, end: int) -> set[int]:
     return set(range(first, first + text[start : max(start, end - 1)].count("\n") + 1))
 
 
-def test_fgo_masks_exactly_the_tokens_of_lines_a_real_verdict_executed(
-    tiny: tuple[Any, Any], sandbox: SandboxHandle
-) -> None:
-    completion = "    if x > 0:\n        return 1\n    return -1\n"
+# A completion whose else-branch the test never takes (line numbers of the completion): the
+# closing bracket of an executed multi-line statement, `else:` and a comment are no statements;
+# the unexecuted `return max(...)` spans three lines, all of them executable and missing.
+BRANCHY = (
+    "    values = [\n"  # 1 executed (a statement over lines 1-3)
+    "        x,\n"  # 2 executed
+    "    ]\n"  # 3 executed
+    "    if values[0] > 0:\n"  # 4 executed
+    "        return 1\n"  # 5 executed
+    "    else:\n"  # 6 no statement
+    "        # never taken by the tests\n"  # 7 comment
+    "        return max(\n"  # 8 missing
+    "            -1, x\n"  # 9 missing
+    "        )\n"  # 10 missing
+)
+SIGN = Problem(
+    problem_id="sign",
+    prompt="def sign(x):\n",
+    tests=[TestCase(body=AssertTest(code="assert sign(5) == 1"))],
+    program_prefix="def sign(x):\n",
+)
+MISSING_LINES = {8, 9, 10}
+
+
+def _branchy_verdict(sandbox: SandboxHandle, problem: Problem = SIGN) -> Any:
+    """BRANCHY run against ``problem``'s tests, whose calls all take the if-branch."""
     (verdict,) = sandbox.execute(
         [
             ExecuteRequest(
-                source=completion,
-                prelude="def sign(x):\n",
-                tests=[TestCase(body=AssertTest(code="assert sign(5) == 1"))],
+                source=BRANCHY,
+                prelude=problem.program_prefix,
+                tests=problem.tests,
                 collect_coverage=True,
             )
         ]
     )
+    assert verdict.executed_lines == [1, 2, 3, 4, 5]
+    assert set(verdict.executable_lines) - set(verdict.executed_lines) == MISSING_LINES
+    return verdict
+
+
+def test_fgo_masks_exactly_the_tokens_only_on_lines_a_real_verdict_left_unexecuted(
+    tiny: tuple[Any, Any], sandbox: SandboxHandle
+) -> None:
+    verdict = _branchy_verdict(sandbox)
     assert verdict.status is Status.PASSED
-    assert verdict.executed_lines == [1, 2]  # the `return -1` branch never ran
-    offsets = _offsets(tiny[1], completion)
-    mask, fell_back = executed_token_mask(offsets, completion, verdict.executed_lines)
-    expected = [1.0 if _lines_touched(completion, s, e) & {1, 2} else 0.0 for s, e in offsets]
+    offsets = _offsets(tiny[1], BRANCHY)
+    mapping = tiny[1](BRANCHY, add_special_tokens=False, return_offsets_mapping=True)
+    assert offsets == mapping["offset_mapping"]  # the tokenizer's own offset mapping
+    mask, fell_back = fgo_mask(offsets, BRANCHY, verdict.executed_lines, verdict.executable_lines)
+    expected = [0.0 if _lines_touched(BRANCHY, s, e) <= MISSING_LINES else 1.0 for s, e in offsets]
     assert mask == expected and not fell_back
     assert 0 < sum(mask) < len(mask)
-    line_three = completion.index("    return -1")
-    assert all(m == 0.0 for m, (s, _) in zip(mask, offsets, strict=True) if s > line_three)
+    for line in ("    else:", "        # never", "    ]\n"):  # never masked
+        start = BRANCHY.index(line)
+        assert all(m == 1.0 for m, (s, _) in zip(mask, offsets, strict=True) if s == start)
+    dead = BRANCHY.index("return max(")
+    assert all(m == 0.0 for m, (s, _) in zip(mask, offsets, strict=True) if s >= dead)
 
 
 @pytest.mark.parametrize(("empty", "value"), [("unmasked", 1.0), ("drop", 0.0)])
@@ -218,7 +253,103 @@ def test_fgo_falls_back_when_a_compile_error_executed_nothing(
     )
     assert verdict.status is Status.COMPILE_ERROR and verdict.executed_lines == []
     offsets = _offsets(tiny[1], completion)
-    assert executed_token_mask(offsets, completion, [], empty) == ([value] * len(offsets), True)
+    mask = fgo_mask(offsets, completion, [], verdict.executable_lines, empty)
+    assert mask == ([value] * len(offsets), True)
+
+
+def test_fgo_refuses_executed_lines_without_executable_ones() -> None:
+    with pytest.raises(ValueError, match="no executable lines"):
+        fgo_mask([(0, 2)], "a\n", [1], [])
+
+
+def _given_rollout(tokenizer: Any, query: Query, completion: str, verdict: Any) -> Rollout:
+    """A rollout of a given completion: its tokens as the tokenizer encodes them, with an
+    end-of-sequence token, as the sampler records a finished sample."""
+    prompt = format_prompt(tokenizer, query.prompt, False, answer_prefix=query.answer_prefix)
+    ids = tokenizer(completion, add_special_tokens=False)["input_ids"]
+    text, offsets = decode_with_offsets(TokenBytes(tokenizer), ids)
+    assert text == completion
+    sample = Sample(
+        prompt=prompt,
+        completion=completion,
+        prompt_ids=tokenizer(prompt, add_special_tokens=False)["input_ids"],
+        completion_ids=[*ids, tokenizer.eos_token_id],
+        logprobs=torch.zeros(len(ids) + 1),  # unused: StepCoder recomputes them in score
+        offsets=[*offsets, (len(text), len(text))],
+        finish_reason="eos",
+    )
+    return Rollout(query, sample, verdict)
+
+
+def _gradients(
+    sandbox: SandboxHandle, settings: StepCoderConfig
+) -> tuple[torch.Tensor, torch.Tensor, list[float]]:
+    """score -> loss -> backward of the plugin on two rollouts of BRANCHY (real verdicts, one
+    passing, one failing), with a trained-looking value head; returns, per completion token of
+    the first rollout, the gradient norm on its logits (what reaches its log-prob), the norm on
+    the last hidden state at the position that predicts it (where the value head reads), and
+    the FGO mask."""
+    model, tokenizer = load_model(ModelConfig(name_or_path="tiny"))
+    context = MethodContext(model, tokenizer, torch.device("cpu"), 0, int(tokenizer.pad_token_id))
+    method = StepCoder(settings, context)
+    with torch.no_grad():
+        method.value_head.linear.weight.copy_(
+            torch.randn(method.value_head.linear.weight.shape, generator=torch.Generator())
+        )
+    query = Query(SIGN, SIGN.prompt, SIGN.program_prefix)
+    failing = SIGN.model_copy(
+        update={"tests": [TestCase(body=AssertTest(code="assert sign(5) == 2"))]}
+    )
+    right, wrong = _branchy_verdict(sandbox), _branchy_verdict(sandbox, failing)
+    assert (right.status, wrong.status) == (Status.PASSED, Status.WRONG_ANSWER)
+    rollouts = [
+        _given_rollout(tokenizer, query, BRANCHY, right),
+        _given_rollout(tokenizer, Query(failing, SIGN.prompt, SIGN.program_prefix), BRANCHY, wrong),
+    ]
+    scores = method.score(rollouts)
+    seen: dict[str, torch.Tensor] = {}
+
+    def keep(name: str) -> Any:
+        def hook(_module: Any, _inputs: Any, output: torch.Tensor) -> None:
+            output.register_hook(lambda grad: seen.__setitem__(name, grad))
+
+        return hook
+
+    handles = [
+        model.lm_head.register_forward_hook(keep("logits")),
+        model.model.norm.register_forward_hook(keep("hidden")),
+    ]
+    model.train()
+    method.loss(rollouts, scores).loss.backward()
+    for handle in handles:
+        handle.remove()
+    start = len(rollouts[0].sample.prompt_ids) - 1
+    positions = slice(start, start + len(rollouts[0].sample.completion_ids))
+    return (
+        seen["logits"][0, positions].norm(dim=-1),
+        seen["hidden"][0, positions].norm(dim=-1),
+        scores[0].data["mask"].tolist(),
+    )
+
+
+@pytest.mark.train
+def test_fgo_zeroes_the_gradient_of_exactly_the_unexecuted_tokens_and_keeps_the_critics(
+    sandbox: SandboxHandle,
+) -> None:
+    logits, hidden, mask = _gradients(sandbox, StepCoderConfig())
+    masked = [index for index, m in enumerate(mask) if m == 0.0]
+    kept = [index for index, m in enumerate(mask) if m == 1.0]
+    assert masked and kept and len(masked) + len(kept) == len(mask)
+    assert all(float(logits[index]) == 0.0 for index in masked)  # exactly: no policy gradient
+    assert all(float(logits[index]) > 0.0 for index in kept)
+    # the value loss is not masked: the critic still learns V on the unexecuted tokens
+    assert all(float(hidden[index]) > 0.0 for index in masked)
+    _, silent, _ = _gradients(sandbox, StepCoderConfig(value_coef=0.0))
+    assert all(float(silent[index]) == 0.0 for index in masked)  # ... and only through it
+
+    logits, _, mask = _gradients(sandbox, StepCoderConfig(fgo=False))
+    assert set(mask) == {1.0}
+    assert all(float(norm) > 0.0 for norm in logits)  # without FGO no token's gradient is zero
 
 
 # -------------------------------------------------------------------------------------- PPO
@@ -416,7 +547,9 @@ def test_prefix_tokens_are_prompt_tokens_and_never_enter_the_loss(
     method = StepCoder(StepCoderConfig(fgo=False, whiten_advantages=False), context)
     (query,) = method.queries([_problem()])
     sampler = Sampler(context.model, context.tokenizer, SamplingConfig(max_new_tokens=5, seed=1))
-    prompt = format_prompt(context.tokenizer, query.prompt, False, answer_prefix=query.answer_prefix)
+    prompt = format_prompt(
+        context.tokenizer, query.prompt, False, answer_prefix=query.answer_prefix
+    )
     (samples,) = sampler.sample([prompt], n=2)
     prefix_ids = context.tokenizer(prompt, add_special_tokens=False)["input_ids"]
     assert samples[0].prompt_ids == prefix_ids  # the canonical head is in the prompt's ids
@@ -537,9 +670,7 @@ def test_two_ppo_steps_train_and_a_resumed_run_gets_curricula_and_value_head_bac
 
 @pytest.mark.train
 def test_ppo_under_lora_dropout_starts_every_batch_at_ratio_one(sandbox: SandboxHandle) -> None:
-    model, tokenizer = load_model(
-        ModelConfig(name_or_path="tiny", lora=LoraSettings(dropout=0.5))
-    )
+    model, tokenizer = load_model(ModelConfig(name_or_path="tiny", lora=LoraSettings(dropout=0.5)))
     generator = torch.Generator().manual_seed(0)
     with torch.no_grad():  # adapters that act (lora_B starts at zero, hiding the dropout)
         for name, parameter in model.named_parameters():
