@@ -51,7 +51,7 @@ from crucible.sandbox_service.models import Status
 
 
 class StepCoder(OnlineMethod[StepCoderConfig]):
-    """PPO with a curriculum of completion subtasks (CCCS) and executed-line masks (FGO)."""
+    """PPO with a curriculum of completion subtasks (CCCS) and masks of unexecuted code (FGO)."""
 
     name: ClassVar[str] = "stepcoder"
     needs_coverage: ClassVar[bool] = True
