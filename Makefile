@@ -65,7 +65,7 @@ typecheck: setup
 test: lint typecheck  ## install everything, lint, type-check and run the full test suite
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-test-fast: setup  ## the fast tests only (no slow marker)
+test-fast: setup  ## the tests not marked slow (minutes)
 	$(BIN)/pytest -m "not slow" $(PYTEST_ARGS)
 
 bench: setup  ## run the sandbox throughput benchmark and write benchmarks/results/

@@ -330,8 +330,7 @@ def eval_settings(run: RunConfig, plan: Plan, seed: int) -> EvalSettings:
         max_new_tokens=run.sampling.max_new_tokens,
         stop=run.sampling.stop,
         seed=seed,
-        cpu_time_limit_ms=run.sandbox.cpu_time_limit_ms,
-        memory_limit_mb=run.sandbox.memory_limit_mb,
+        limits=run.sandbox.limits(),
     )
 
 

@@ -1,6 +1,6 @@
 """Evidence that every method learns: one protocol, one table, one plot.
 
-``crucible bench learning`` (or ``python benchmarks/learning.py``) runs it.
+``crucible bench learning`` runs it.
 
 Protocol, per seed:
 
@@ -258,8 +258,7 @@ class Bench:
             seed=seed,
             refine_rounds=self.plan.refine_rounds if refine else 0,
             refine_early_stop=False,
-            cpu_time_limit_ms=base.sandbox.cpu_time_limit_ms,
-            memory_limit_mb=base.sandbox.memory_limit_mb,
+            limits=base.sandbox.limits(),
         )
 
     def start(self, seed: int) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -267,7 +266,7 @@ class Bench:
         import torch
         from rich.console import Console
 
-        from crucible.cli.compose import load_policy, warm_start
+        from crucible.evaluation.compose import load_policy, warm_start
         from crucible.evaluation.evaluate import evaluate
         from crucible.kernel.run_config import load_run_config
 
@@ -305,7 +304,7 @@ class Bench:
         self, variant: Variant, seed: int, start_state: dict[str, Any], start: dict[str, Any]
     ) -> dict[str, Any]:
         """Train one variant from the seed's start under the budget; evaluate it (cached)."""
-        from crucible.cli.compose import load_policy
+        from crucible.evaluation.compose import load_policy
         from crucible.evaluation.evaluate import evaluate
         from crucible.evaluation.problems import to_problems
         from crucible.kernel.loop import Trainer
@@ -650,16 +649,3 @@ def run_benchmark(plan: Plan, log: Callable[[str], None]) -> dict[str, Any]:
     stem.with_suffix(".md").write_text(markdown(rows, plan, machine))
     plot(runs, starts, stem.with_suffix(".png"))
     return report
-
-
-def main() -> None:
-    """``python benchmarks/learning.py [options]`` is ``crucible bench learning [options]``."""
-    import sys
-
-    from crucible.cli.main import app
-
-    app(["bench", "learning", *sys.argv[1:]])
-
-
-if __name__ == "__main__":
-    main()

@@ -1,17 +1,25 @@
-"""What every command shares: exit codes, failing with a message, the isolation flags.
+"""What every command shares: exit codes, failing with a message, the isolation flags, and the
+translation of the library's typed errors into exit codes.
 
 Exit codes are part of the interface (scripts and CI branch on them), so they are one enum,
-documented in ``crucible --help``.
+documented in ``crucible --help``. Library code (the layers below) never exits: it raises typed
+errors, and :func:`report_library_errors` maps them here, for the built-in commands and for
+plugin commands alike.
 """
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from enum import IntEnum
-from typing import Annotated, Literal, NoReturn
+from typing import Annotated, Any, Literal, NoReturn
 
 import typer
 from rich.console import Console
 from rich.markup import escape
+
+from crucible.evaluation.compose import InputError, SandboxUnavailable
+from crucible.kernel.config import ConfigError
 
 
 class ExitCode(IntEnum):
@@ -81,3 +89,36 @@ def resolve_isolation(isolation: Isolation | None, insecure_no_sandbox: bool) ->
             "add --insecure-no-sandbox to confirm",
         )
     return isolation or "strict"
+
+
+#: The library's typed errors and the exit code each means on the command line.
+LIBRARY_ERRORS: tuple[tuple[type[Exception], ExitCode], ...] = (
+    (ConfigError, ExitCode.BAD_INPUT),
+    (InputError, ExitCode.BAD_INPUT),
+    (SandboxUnavailable, ExitCode.UNAVAILABLE),
+)
+
+
+def _reporting(callback: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(callback)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return callback(*args, **kwargs)
+        except tuple(error for error, _ in LIBRARY_ERRORS) as exc:
+            code = next(code for error, code in LIBRARY_ERRORS if isinstance(exc, error))
+            fail(code, str(exc))
+
+    return run
+
+
+def report_library_errors(app: typer.Typer) -> None:
+    """Every command of ``app`` and of its groups reports the library's typed errors
+    (:data:`LIBRARY_ERRORS`) as a message and exit code, and documents the exit codes in its
+    help, so a command (a plugin's too) raises those errors instead of exiting itself."""
+    for command in app.registered_commands:
+        if command.callback is not None:
+            command.callback = _reporting(command.callback)
+        command.epilog = command.epilog or EXIT_CODES_HELP
+    for group in app.registered_groups:
+        if group.typer_instance is not None:
+            report_library_errors(group.typer_instance)

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from crucible.cli.common import EXIT_CODES_HELP, ExitCode, fail
-from crucible.cli.compose import load_policy, load_tasks, open_sandbox
+from crucible.evaluation.compose import load_policy, load_tasks, open_sandbox
 
 
 def register(root: typer.Typer) -> None:

@@ -17,7 +17,7 @@ from rich.table import Table
 
 from crucible.cli.check import MemoryLimitOption, TimeLimitOption, limits_from_flags
 from crucible.cli.common import EXIT_CODES_HELP, ExitCode, fail
-from crucible.cli.compose import load_tasks, open_sandbox
+from crucible.evaluation.compose import load_tasks, open_sandbox
 from crucible.evaluation.samples import SamplesFileError, SamplesReport, evaluate_samples
 from crucible.sandbox_service.client import SandboxError
 from crucible.sandbox_service.engine import RequestRejected

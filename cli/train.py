@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from crucible.cli.common import EXIT_CODES_HELP, ExitCode, fail
-from crucible.cli.compose import load_policy, load_tasks, open_sandbox, warm_start
+from crucible.evaluation.compose import load_policy, load_tasks, open_sandbox, warm_start
 
 if TYPE_CHECKING:
     from crucible.evaluation.evaluate import EvalSettings
@@ -39,8 +39,7 @@ def _eval_settings(config: RunConfig) -> EvalSettings:
         chat=config.data.chat,
         seed=config.trainer.seed,
         refine_rounds=config.data.eval_refine_rounds,
-        cpu_time_limit_ms=config.sandbox.cpu_time_limit_ms,
-        memory_limit_mb=config.sandbox.memory_limit_mb,
+        limits=config.sandbox.limits(),
     )
 
 
@@ -58,7 +57,6 @@ def _comparison(before: dict[str, Any], after: dict[str, Any], console: Console)
 def _load_config(
     config: Path | None, overrides: list[str], method: str | None, output_dir: Path | None
 ) -> RunConfig:
-    from crucible.kernel.config import ConfigError
     from crucible.kernel.run_config import load_run_config
 
     extra = list(overrides)
@@ -66,10 +64,7 @@ def _load_config(
         extra.append(f"method.name={method}")
     if output_dir is not None:
         extra.append(f"trainer.output_dir={output_dir}")
-    try:
-        return load_run_config(config, extra)
-    except ConfigError as exc:
-        fail(ExitCode.BAD_INPUT, str(exc))
+    return load_run_config(config, extra)
 
 
 def train_command(
@@ -91,22 +86,25 @@ def train_command(
     """Train a model with a method plugin against the sandbox, evaluating on the held-out split
     before and after. Metrics go to OUTPUT_DIR/metrics.jsonl and TensorBoard, curves to
     OUTPUT_DIR/training_curves.png, checkpoints to OUTPUT_DIR/checkpoints."""
-    from crucible.kernel.config import ConfigError, dump_config
+    from crucible.kernel.config import dump_config
     from crucible.kernel.loop import Trainer
     from crucible.kernel.registry import load_method
     from crucible.kernel.run_config import method_settings
 
     run = _load_config(config, overrides or [], method, output_dir)
+    if not run.method_name:
+        fail(
+            ExitCode.BAD_INPUT,
+            "no method: pass --method NAME or set method.name in the config "
+            "(crucible methods lists them)",
+        )
     try:
         method_class = load_method(run.method_name)
     except (KeyError, TypeError) as exc:
         fail(ExitCode.BAD_INPUT, str(exc.args[0] if exc.args else exc))
-    try:
-        settings = method_settings(run, method_class.config_class, str(config or "<defaults>"))
-    except ConfigError as exc:
-        fail(ExitCode.BAD_INPUT, str(exc))
+    settings = method_settings(run, method_class.config_class, str(config or "<defaults>"))
     if print_config:
-        typer.echo(dump_config(run))
+        typer.echo(dump_config(run, sections={"method": settings}))
         return
     from crucible.evaluation.evaluate import evaluate
     from crucible.evaluation.problems import to_problems

@@ -21,6 +21,7 @@ from crucible.evaluation.refine import refine_prompt
 from crucible.evaluation.tasks import Task
 from crucible.kernel.config import SamplingConfig
 from crucible.kernel.progress import progress_bar
+from crucible.kernel.run_config import SandboxSettings
 from crucible.kernel.sampler import Sampler, format_prompt
 from crucible.kernel.sandbox import SandboxHandle
 from crucible.sandbox_service.models import ExecuteResponse, Limits, Status
@@ -43,8 +44,8 @@ class EvalSettings:
     seed: int = 0
     refine_rounds: int = 0
     refine_early_stop: bool = True
-    cpu_time_limit_ms: float = 4000.0
-    memory_limit_mb: int = 512
+    limits: Limits = field(default_factory=lambda: SandboxSettings().limits())
+    """Per-test limits; a run evaluates under its own ``sandbox`` settings' limits."""
     progress: bool = False  # bars on stderr for generation and execution (minutes on a CPU)
 
 
@@ -91,12 +92,8 @@ def _execute(
     completions: Sequence[str],
     settings: EvalSettings,
 ) -> list[ExecuteResponse]:
-    limits = Limits(
-        cpu_time_limit_ms=settings.cpu_time_limit_ms,
-        memory_limit_bytes=settings.memory_limit_mb << 20,
-    )
     requests = [
-        task.to_request(completion, request_id=f"{task.task_id}/{index}", limits=limits)
+        task.to_request(completion, request_id=f"{task.task_id}/{index}", limits=settings.limits)
         for index, (task, completion) in enumerate(zip(tasks, completions, strict=True))
     ]
     with progress_bar("executing", len(requests), enabled=settings.progress) as bar:

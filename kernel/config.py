@@ -19,7 +19,7 @@ import re
 import textwrap
 import types
 import typing
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -213,25 +213,41 @@ def _model_in(annotation: Any) -> type[BaseModel] | None:
 # Dumping
 
 
-def dump_config(cfg: BaseModel) -> str:
+def dump_config(cfg: BaseModel, sections: Mapping[str, BaseModel] | None = None) -> str:
     """Render ``cfg`` as YAML with every value written out and each field's description above it.
 
     The output loads back to an equal config with :func:`load_config`. An optional section left
     unset (``lora: null``) gets a comment showing the defaults it would take when enabled, so no
-    default is hidden from the reader.
+    default is hidden from the reader. ``sections`` renders a free-form (dict) field from the
+    model that validates it (a method plugin's settings), so its keys show with their defaults
+    and descriptions too; the dict's own keys that the model does not hold (``name``) come first.
     """
     lines: list[str] = []
-    _dump_section(cfg, cfg.model_dump(mode="json"), 0, lines)
+    _dump_section(cfg, cfg.model_dump(mode="json"), 0, lines, sections or {})
     return "\n".join(lines) + "\n"
 
 
-def _dump_section(model: BaseModel, data: dict[str, Any], indent: int, lines: list[str]) -> None:
+def _dump_section(
+    model: BaseModel,
+    data: dict[str, Any],
+    indent: int,
+    lines: list[str],
+    sections: Mapping[str, BaseModel] | None = None,
+) -> None:
     pad = " " * indent
     for name, field in type(model).model_fields.items():
         if field.description:
             for line in textwrap.wrap(field.description, width=max(40, 96 - indent)):
                 lines.append(f"{pad}# {line}")
         value = getattr(model, name)
+        section = (sections or {}).get(name)
+        if section is not None:
+            lines.append(f"{pad}{name}:")
+            for key, item in data[name].items():
+                if key not in type(section).model_fields:
+                    lines.append(f"{pad}  {key}: {_flow(item)}")
+            _dump_section(section, section.model_dump(mode="json"), indent + 2, lines)
+            continue
         if isinstance(value, BaseModel):
             lines.append(f"{pad}{name}:")
             _dump_section(value, data[name], indent + 2, lines)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, Field, ValidationError
 
@@ -22,6 +22,8 @@ from crucible.kernel.config import (
     load_config,
 )
 from crucible.sandbox_service.models import Limits
+
+SettingsT = TypeVar("SettingsT", bound=BaseModel)
 
 
 class SandboxSettings(ConfigModel):
@@ -117,8 +119,8 @@ class RunConfig(ConfigModel):
         default_factory=WarmStartSettings, description="SFT before RL."
     )
     method: dict[str, Any] = Field(
-        default_factory=lambda: {"name": "grpo"},
-        description="`name` of the method plugin plus its own settings.",
+        default_factory=dict,
+        description="`name` of the method plugin (see `crucible methods`) plus its own settings.",
     )
 
     @property
@@ -127,14 +129,13 @@ class RunConfig(ConfigModel):
 
 
 def load_run_config(path: str | Path | None, overrides: Sequence[str] = ()) -> RunConfig:
-    """Load a run config file and ``--set`` overrides."""
-    config = load_config(RunConfig, path, overrides)
-    if not config.method_name:
-        raise ConfigError(str(path or "<defaults>"), ["method.name: required (e.g. grpo)"])
-    return config
+    """Load a run config file and ``--set`` overrides. The method is not checked here: the
+    kernel names no method and has no default one; who picks the plugin (``crucible train``, a
+    benchmark, a test handing the Trainer a class) requires what it needs."""
+    return load_config(RunConfig, path, overrides)
 
 
-def method_settings(config: RunConfig, config_class: type[BaseModel], source: str) -> BaseModel:
+def method_settings(config: RunConfig, config_class: type[SettingsT], source: str) -> SettingsT:
     """Validate the run's ``method`` section with the plugin's config class."""
     section = {key: value for key, value in config.method.items() if key != "name"}
     try:

@@ -1,7 +1,9 @@
 """``crucible codedpo build-pairs``: CodeDPO's data construction on its own.
 
 Published under the ``crucible.commands`` entry-point group, so the command line gains it the
-way it gains the method itself. It starts from the same policy ``crucible train`` would (the
+way it gains the method itself. Like any plugin command it imports nothing of ``crucible.cli``:
+bad input raises the library's typed errors, which the command line reports with its exit codes
+(docs/plugins.md, "Adding a command"). It starts from the same policy ``crucible train`` would (the
 run's model plus its warm start), so pairs built here and passed back with
 ``--set method.pairs_file=…`` are the pairs the run would have built.
 """
@@ -16,8 +18,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from crucible.cli.common import EXIT_CODES_HELP, ExitCode, fail
-from crucible.cli.compose import load_policy, load_tasks, open_sandbox, warm_start
+from crucible.evaluation.compose import (
+    InputError,
+    load_policy,
+    load_tasks,
+    open_sandbox,
+    warm_start,
+)
 from crucible.methods.codedpo.config import CodeDPOConfig
 from crucible.methods.codedpo.pairs import write_pairs
 
@@ -28,7 +35,7 @@ app = typer.Typer(
 )
 
 
-@app.command("build-pairs", epilog=EXIT_CODES_HELP)
+@app.command("build-pairs")
 def build_pairs_command(
     output: Annotated[Path, typer.Option(help="Where to write the pairs (JSON lines).")],
     config: Annotated[
@@ -46,18 +53,13 @@ def build_pairs_command(
     (OUTPUT with suffix .stats.json). Train on them with
     `crucible train --method codedpo --set method.pairs_file=OUTPUT`."""
     from crucible.evaluation.problems import to_problems
-    from crucible.kernel.config import ConfigError
     from crucible.kernel.run_config import load_run_config, method_settings
     from crucible.methods.codedpo.build import pair_builder
 
-    try:
-        run = load_run_config(config, [*(overrides or []), "method.name=codedpo"])
-        settings = method_settings(run, CodeDPOConfig, str(config or "<defaults>"))
-    except ConfigError as exc:
-        fail(ExitCode.BAD_INPUT, str(exc))
-    assert isinstance(settings, CodeDPOConfig)
+    run = load_run_config(config, [*(overrides or []), "method.name=codedpo"])
+    settings = method_settings(run, CodeDPOConfig, str(config or "<defaults>"))
     if settings.pairs_file is not None:
-        fail(ExitCode.BAD_INPUT, "method.pairs_file is set: build-pairs writes pairs, --output")
+        raise InputError("method.pairs_file is set: build-pairs writes pairs, --output")
     console = Console(stderr=True)
     split = load_tasks(run.data.dataset, run.data.train_split)
     tasks = split[: run.data.max_train_tasks or None]

@@ -168,3 +168,35 @@ def test_a_training_subset_does_not_change_the_starting_model(tmp_path: Path) ->
     assert [{k: v for k, v in b.items() if k not in timings} for b in before] == [
         {k: v for k, v in before[0].items() if k not in timings}
     ] * 2
+
+
+def test_print_config_writes_the_methods_settings_with_descriptions_and_loads_back(
+    tmp_path: Path,
+) -> None:
+    from crucible.kernel.run_config import load_run_config, method_settings
+    from crucible.methods.reinforce.config import ReinforceConfig
+
+    result = run("train", "--method", "reinforce", "--print-config")
+    assert result.returncode == 0, result.stderr
+    section = result.stdout.split("\nmethod:\n", 1)[1]
+    assert section.startswith("  name: reinforce\n")
+    comments = " ".join(
+        line.strip()[2:] for line in section.splitlines() if line.strip().startswith("# ")
+    )
+    for name, field in ReinforceConfig.model_fields.items():
+        assert f"\n  {name}: " in section
+        assert field.description is not None and " ".join(field.description.split()) in comments
+    printed = tmp_path / "printed.yaml"
+    printed.write_text(result.stdout)
+    config = load_run_config(printed)
+    assert config.method_name == "reinforce"
+    assert method_settings(config, ReinforceConfig, str(printed)) == ReinforceConfig()
+
+
+def test_the_method_has_no_default_training_without_one_is_bad_input() -> None:
+    from crucible.kernel.run_config import RunConfig
+
+    assert RunConfig().method == {}
+    result = run("train", "--print-config")
+    assert result.returncode == 2
+    assert "no method: pass --method NAME or set method.name" in result.stderr

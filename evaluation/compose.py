@@ -1,16 +1,22 @@
-"""Composition shared by ``crucible train`` and ``crucible eval``: loading data, the model and the
-sandbox from user-facing names, with errors turned into exit code 2 messages.
+"""Putting a run together from user-facing names: the tasks of a dataset split, the policy, the
+sandbox and the run's warm start. ``crucible train``, ``crucible eval``, the learning benchmark
+and plugin commands (CodeDPO's ``build-pairs``) all start from here, so every one of them starts
+from the same policy for the same config.
 
-Imports of the training stack happen inside the functions, so the sandbox commands never pay
-for torch.
+It lives in the evaluation layer because it is the lowest layer that sees everything it joins:
+tasks come from :mod:`evaluation.datasets`, the model, sandbox and supervised step from the
+kernel. It is a library: failures are typed errors that say what went wrong
+(:class:`InputError`: a name or file that cannot be loaded; :class:`SandboxUnavailable`: this
+machine cannot run the sandbox), never exits; the command line maps them to its exit codes.
+
+Imports of the training stack happen inside the functions, so importing this module (as the
+command line does for its error types) never pays for torch.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
-
-from crucible.cli.common import ExitCode, fail
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -21,35 +27,52 @@ if TYPE_CHECKING:
     from crucible.kernel.sandbox import SandboxHandle
 
 
+class CompositionError(Exception):
+    """A run cannot be put together from what was asked; the subclass says why."""
+
+
+class InputError(CompositionError):
+    """What was asked for does not exist or does not load (a dataset, split, model or setting):
+    the asker must change it."""
+
+
+class SandboxUnavailable(CompositionError):
+    """This machine cannot run the sandbox (nsjail or its cgroups are missing): the input may be
+    fine, the environment is not."""
+
+
 def load_tasks(dataset: str, split: str | None, limit: int | None = None) -> list[Task]:
+    """The tasks of ``dataset``'s ``split`` (the first ``limit`` when given); never empty."""
     from crucible.evaluation.datasets import load_dataset
 
     try:
         tasks = load_dataset(dataset, split)
     except (ValueError, OSError, KeyError) as exc:
-        fail(ExitCode.BAD_INPUT, f"dataset {dataset!r}: {exc}")
+        raise InputError(f"dataset {dataset!r}: {exc}") from exc
     if not tasks:
-        fail(ExitCode.BAD_INPUT, f"dataset {dataset!r} split {split!r} has no tasks")
+        raise InputError(f"dataset {dataset!r} split {split!r} has no tasks")
     return tasks[:limit] if limit else tasks
 
 
 def load_policy(config: ModelConfig) -> tuple[Any, Any]:
+    """The model and tokenizer ``config`` names."""
     from crucible.kernel.models import load_model
 
     try:
         return load_model(config)
     except (OSError, ValueError) as exc:
-        fail(ExitCode.BAD_INPUT, f"model {config.name_or_path!r} cannot be loaded: {exc}")
+        raise InputError(f"model {config.name_or_path!r} cannot be loaded: {exc}") from exc
 
 
 def open_sandbox(addresses: Sequence[str], workers: int | None, isolation: str) -> SandboxHandle:
+    """The servers at ``addresses``, or an embedded engine when there are none."""
     from crucible.kernel.sandbox import SandboxHandle
     from crucible.sandbox_service.engine.jail import JailUnavailable
 
     try:
         return SandboxHandle(addresses, workers=workers, isolation=isolation)  # type: ignore[arg-type]
     except JailUnavailable as exc:
-        fail(ExitCode.UNAVAILABLE, str(exc))
+        raise SandboxUnavailable(str(exc)) from exc
 
 
 def warm_start(
