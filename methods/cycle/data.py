@@ -23,6 +23,7 @@ from typing import Any, Literal
 
 from crucible.evaluation.refine import refine_prompt
 from crucible.evaluation.tasks import Task
+from crucible.kernel.sampler import format_prompt
 from crucible.sandbox_service.models import ExecuteResponse, Status
 
 ExampleKind = Literal["refine", "passing", "phase1"]
@@ -137,6 +138,24 @@ def mix(
 def refine_share(mixed: Sequence[Example]) -> float:
     """The share of refinement examples in a mix (0 for an empty one)."""
     return sum(1 for e in mixed if e.kind == "refine") / len(mixed) if mixed else 0.0
+
+
+def model_input(tokenizer: Any, example: Example, chat: bool) -> tuple[str, tuple[int, int] | None]:
+    """The example's prompt as the model sees it when sampling and refining
+    (:func:`kernel.sampler.format_prompt`: the BOS token or the chat template around it), and
+    the past generation's characters in that text. Training on this text keeps the prompts of
+    both phases identical to those of Phase II sampling and of the inference loop."""
+    text = format_prompt(tokenizer, example.prompt, chat)
+    if example.past_generation is None:
+        return text, None
+    at = text.find(example.prompt)
+    if at < 0:
+        raise ValueError(
+            f"the chat template rewrites the prompt of {example.problem_id}: past-generation "
+            "masking cannot find the past generation in it"
+        )
+    start, end = example.past_generation
+    return text, (start + at, end + at)
 
 
 def past_generation_tokens(tokenizer: Any, prompt: str, chars: tuple[int, int] | None) -> list[int]:

@@ -57,6 +57,7 @@ class Cycle(OfflineMethod[CycleConfig]):
         from crucible.methods.cycle.data import (
             Example,
             mix,
+            model_input,
             past_generation_tokens,
             pgm_mask,
             refine_share,
@@ -64,6 +65,7 @@ class Cycle(OfflineMethod[CycleConfig]):
         )
 
         settings, model, tokenizer = self.settings, self.context.model, self.context.tokenizer
+        chat = run.config.data.chat
         console = Console(stderr=True)
         seed = run.config.trainer.seed
         tasks = [task_of(problem) for problem in run.problems]
@@ -79,7 +81,7 @@ class Cycle(OfflineMethod[CycleConfig]):
             return fine_tune(
                 model,
                 tokenizer,
-                [(e.prompt, e.target) for e in examples],
+                [(model_input(tokenizer, e, chat)[0], e.target) for e in examples],
                 epochs=epochs,
                 lr=settings.lr,
                 batch_size=settings.batch_size,
@@ -131,13 +133,10 @@ class Cycle(OfflineMethod[CycleConfig]):
             )
             return rows
         console.print(f"cycle: Phase II, {settings.phase2_epochs} epochs on {len(mixed)} examples")
-        spans = [
-            past_generation_tokens(tokenizer, example.prompt, example.past_generation)
-            for example in mixed
-        ]
+        inputs = [model_input(tokenizer, example, chat) for example in mixed]
+        spans = [past_generation_tokens(tokenizer, text, chars) for text, chars in inputs]
         prompt_tokens = sum(
-            len(tokenizer(example.prompt, add_special_tokens=False)["input_ids"])
-            for example in mixed
+            len(tokenizer(text, add_special_tokens=False)["input_ids"]) for text, _ in inputs
         )
         # Tokens hidden per epoch: fine_tune batches every example once an epoch, so the k-th
         # call of the mask belongs to epoch k // len(mixed).

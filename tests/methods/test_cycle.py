@@ -18,7 +18,7 @@ import pytest
 from crucible.evaluation.datasets import load_dataset
 from crucible.evaluation.evaluate import EvalSettings, evaluate
 from crucible.evaluation.problems import to_problems
-from crucible.evaluation.refine import BAD_SOLUTION
+from crucible.evaluation.refine import BAD_SOLUTION, refine_prompt
 from crucible.evaluation.tasks import Task
 from crucible.kernel.config import ModelConfig
 from crucible.kernel.loop import Trainer
@@ -26,6 +26,7 @@ from crucible.kernel.models import load_model
 from crucible.kernel.plugin import Problem, validate_plugin
 from crucible.kernel.registry import load_method
 from crucible.kernel.run_config import load_run_config, method_settings
+from crucible.kernel.sampler import format_prompt
 from crucible.kernel.sandbox import SandboxHandle
 from crucible.kernel.sft import encode_pair
 from crucible.methods.cycle import Cycle
@@ -33,6 +34,7 @@ from crucible.methods.cycle.config import CycleConfig
 from crucible.methods.cycle.data import (
     Example,
     mix,
+    model_input,
     nearest_solution,
     past_generation_tokens,
     pgm_mask,
@@ -259,6 +261,28 @@ def test_pgm_may_hide_exactly_the_past_generation(
     assert [t for t, bit in enumerate(everything) if bit == 0] == positions
     assert all(labels[t] == -100 for t in positions)  # never a target token
     assert past_generation_tokens(tokenizer, "def f(x):\n", None) == []
+
+
+@pytest.mark.parametrize("chat", [False, True])
+def test_training_sees_the_refine_prompt_exactly_as_the_inference_loop_sends_it(
+    sandbox: SandboxHandle, add_1: Task, tokenizer: Any, chat: bool
+) -> None:
+    """Phase II trains on the text the refine loop samples from (one refine_prompt, one
+    format_prompt: BOS or chat template included), and PGM's span moves with it."""
+    completion = "    return x - 1\n"
+    (verdict,) = _verdicts(sandbox, add_1, [completion])
+    (example,) = refinement_examples(
+        add_1, [(completion, verdict)], target="bm25", keep_passing=True, rng=random.Random(0)
+    )
+    text, chars = model_input(tokenizer, example, chat)
+    assert text == format_prompt(tokenizer, refine_prompt(add_1, completion, verdict).text, chat)
+    assert text != example.prompt  # the tiny tokenizer adds BOS; the chat template wraps it
+    assert chars is not None and text[slice(*chars)] == "#     return x - 1"
+    passing = Example(add_1.prompt, completion, "passing", add_1.task_id)
+    assert model_input(tokenizer, passing, chat) == (
+        format_prompt(tokenizer, add_1.prompt, chat),
+        None,
+    )
 
 
 def test_pgm_masks_at_rate_p_afresh_on_every_call() -> None:
