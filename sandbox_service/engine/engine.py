@@ -278,13 +278,13 @@ class Engine:
             argv = self._runtime.command(
                 jailed=False, serve=False, packages=self.config.python_packages
             )
-            return await HarnessProcess.start(argv, cwd=job["workdir"], require_guard=True)
+            return await HarnessProcess.start(argv, cwd=job["workdir"])
         argv = self._jailed_harness_argv(
             serve=False,
             program_bytes=limits.memory_limit_bytes,
             wall_time_s=py.jail_wall_seconds(request, limits),
         )
-        return await HarnessProcess.start(argv, require_guard=True)
+        return await HarnessProcess.start(argv)
 
     async def _attempt(
         self,

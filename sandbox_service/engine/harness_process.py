@@ -27,7 +27,7 @@ class HarnessCrashed(RuntimeError):
 
 
 class HarnessRefused(HarnessCrashed):
-    """The harness started without a defence it must have (the Python harness's seccomp guard,
+    """The harness started without a defence it must have (its seccomp guard,
     runtime/seccomp_guard.py): it is killed and never given a job."""
 
 
@@ -42,11 +42,9 @@ class HarnessProcess:
         self.retire_requested = False
 
     @classmethod
-    async def start(
-        cls, argv: list[str], cwd: str | None = None, *, require_guard: bool = False
-    ) -> HarnessProcess:
-        """Start the harness and read its ``ready`` record. With ``require_guard`` the record
-        must say that its seccomp guard is in place, else HarnessRefused with its reason."""
+    async def start(cls, argv: list[str], cwd: str | None = None) -> HarnessProcess:
+        """Start the harness and read its ``ready`` record, which must say that its seccomp
+        guard is in place (runtime/seccomp_guard.py), else HarnessRefused with its reason."""
         process = await asyncio.create_subprocess_exec(
             *argv,
             stdin=asyncio.subprocess.PIPE,
@@ -65,7 +63,7 @@ class HarnessProcess:
         if ready.get("event") != "ready":
             await harness.kill()
             raise HarnessCrashed(f"harness did not start: {ready}")
-        if require_guard and ready.get("guarded") is not True:
+        if ready.get("guarded") is not True:
             await harness.kill()
             reason = ready.get("unguarded") or "the harness did not report it"
             raise HarnessRefused(f"harness refused: its seccomp guard is not in place: {reason}")

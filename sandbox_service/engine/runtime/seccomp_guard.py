@@ -1,16 +1,18 @@
-"""The in-jail harness's kernel guard: a second seccomp filter under nsjail's, installed by the
-harness in itself so that every test's process inherits it. Standard library only; loaded by
-path (``python_harness.py``).
+"""The in-jail harnesses' kernel guard: a second seccomp filter under nsjail's, installed by each
+harness in itself so that every process it starts (a Python test, a compiler, a compiled
+program) inherits it. Standard library only; loaded by path (``python_harness.py``,
+``native_harness.py``).
 
-Why a second filter, and why here rather than in nsjail's policy (``jail.py``): the tests run as
-the same uid as the harness, pid 1 of their jail, so without it a test could lower the harness's
-limits (``prlimit``), renice or re-pin it, take its verdict channel (``pidfd_getfd``), or make a
-user namespace to gain capabilities. These calls must stay allowed on the caller itself (Python,
-the C library and honest programs set their own limits and affinity), which needs argument
-checks; and the filter must refuse a foreign system-call ABI too, which nsjail's policy language
-cannot say: the x32 ABI shares x86-64's ``AUDIT_ARCH`` and differs only in a bit of the call
-number. A filter that cannot be installed is reported, never ignored: the harness tells the
-trusted side in its ``ready`` record, which then refuses to use it (``harness_process.py``).
+Why a second filter, and why here rather than in nsjail's policy (``jail.py``): what runs in the
+jail has the same uid as the harness, pid 1 of the jail, so without it a program could lower the
+harness's limits (``prlimit``), renice or re-pin it, take its verdict channel (``pidfd_getfd``)
+and write a forged record, or make a user namespace to gain capabilities. These calls must stay
+allowed on the caller itself (Python, the C library and honest programs set their own limits and
+affinity), which needs argument checks; and the filter must refuse a foreign system-call ABI
+too, which nsjail's policy language cannot say: the x32 ABI shares x86-64's ``AUDIT_ARCH`` and
+differs only in a bit of the call number. A filter that cannot be installed is reported, never
+ignored: the harness tells the trusted side in its ``ready`` record, which then refuses to use it
+(``harness_process.py``).
 
 What the filter decides, on x86-64 and aarch64 (elsewhere no filter: reported as missing):
 

@@ -1,13 +1,14 @@
-"""The hostile compile corpus against the real compile jails (real nsjail, real toolchains).
+"""The hostile native corpus against the real compile and run jails (real nsjail, real toolchains).
 
-Every program of ``compile_programs/`` attacks the compile step of its language: host files read
-at compile time, compile-time bombs, compiler output floods, code the compiler would run. Each
-must get the status its header expects for the reason it states, and leave the host as the
-Python corpus requires: no file named ``crucible-hostile*`` in the host directories an escape
-would write to, no process of it left running, the harnesses' files untouched, no cgroup of a
-jail left behind. The bombs run under the smaller compile limits their header names (the
-server's own are 30 s of CPU and 1.5 GiB), so that each is stopped in seconds; after the corpus
-each language still compiles and passes a benign program in the same runner.
+Most programs of ``native_programs/`` attack the compile step of their language: host files read
+at compile time, compile-time bombs, compiler output floods, code the compiler would run; those
+named ``*_run_*`` attack the run jail's supervisor from the compiled program. Each must get the
+status its header expects for the reason it states, and leave the host as the Python corpus
+requires: no file named ``crucible-hostile*`` in the host directories an escape would write to,
+no process of it left running, the harnesses' files untouched, no cgroup of a jail left behind.
+The bombs run under the smaller compile limits their header names (the server's own are 30 s of
+CPU and 1.5 GiB), so that each is stopped in seconds; after the corpus each language still
+compiles and passes a benign program in the same runner.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from hostile_corpus import (
     harness_digests,
     jail_groups,
     jailed_leftovers,
-    load_compile_corpus,
+    load_native_corpus,
     marker_files,
     remove_cgroup_parent,
     wait_until_empty,
@@ -45,7 +46,7 @@ from crucible.sandbox_service.models import (
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
-CORPUS = load_compile_corpus()
+CORPUS = load_native_corpus()
 LIMITS = ResolvedLimits.resolve(Limits(**DEFAULT_LIMITS), ResolvedLimits(**DEFAULT_LIMITS))
 
 
@@ -72,7 +73,7 @@ class CompileSandbox:
 @pytest.fixture(scope="module")
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CompileSandbox]:
     hosted = CompileSandbox(
-        tmp_path_factory.mktemp("artifacts"), f"crucible/hostile-compile-{os.getpid()}"
+        tmp_path_factory.mktemp("artifacts"), f"crucible/hostile-native-{os.getpid()}"
     )
     try:
         yield hosted
@@ -81,7 +82,7 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CompileSandbox
     remove_cgroup_parent(hosted.cgroup_parent)
 
 
-def test_the_compile_corpus_covers_every_compiled_language() -> None:
+def test_the_native_corpus_covers_every_language() -> None:
     assert len(CORPUS) >= 30
     languages = {program.language for program in CORPUS}
     assert languages == {"c", "cpp", "rust", "go", "java", "javascript"}
@@ -90,13 +91,13 @@ def test_the_compile_corpus_covers_every_compiled_language() -> None:
 
 
 @pytest.mark.parametrize("program", CORPUS, ids=[program.name for program in CORPUS])
-def test_hostile_compile_is_contained(
+def test_hostile_native_program_is_contained(
     sandbox: CompileSandbox, program: HostileProgram, harness_digest: list[str]
 ) -> None:
     verdict = sandbox.run(program.request(), **program.compile_limits)
     program.check(verdict)
     assert not marker_files(), program.attack
-    wait_until_empty(jailed_leftovers, "processes of the compile outlived it")
+    wait_until_empty(jailed_leftovers, "processes of the program outlived it")
     assert harness_digests() == harness_digest
     wait_until_empty(sandbox.jail_groups, "cgroups of the program's jails were left behind")
 

@@ -2,7 +2,7 @@
 // test: {"kind": "stdio", "stdin": "", "expected_stdout": "escaped\n"}
 // expect: COMPILE_ERROR
 // stopped: CompileTimeLimitExceeded: the compiler exceeded its limit of 3 s
-// compile-limits: {"cpu_ms": 3000, "wall_ms": 8000}
+// compile-limits: {"cpu_ms": 3000, "wall_ms": 20000}
 type A0 = [u8; 1 << 32];
 type A1 = (A0, A0);
 type A2 = (A1, A1);
