@@ -415,6 +415,37 @@ def test_a_wrong_generated_test_is_outvoted_by_the_score_iteration(
     assert len(set(ranked(0.0).test_scores)) == 1  # no iteration: the wrong test is not outvoted
 
 
+def test_generated_test_precision_runs_the_reference_on_the_generated_tests_alone(
+    sandbox: SandboxHandle,
+) -> None:
+    """The reference solution passes two of three generated tests; a prompt example at the
+    front of the matrix is not a generated test and is left out of the share."""
+    from crucible.methods.codedpo.build import PairBuilder, _Prompt
+
+    model, tokenizer = load_model(ModelConfig(name_or_path="tiny", device="cpu"))
+    builder = PairBuilder(
+        model,
+        tokenizer,
+        sandbox,
+        CodeDPOConfig(),
+        sampling=SamplingConfig(),
+        limits=LIMITS,
+        chat=False,
+        seed=0,
+    )
+    problem = _problem().model_copy(
+        update={"reference_solution": "    return len(set(xs)) != len(xs)\n"}
+    )
+    generated = ["assert has_dup([1, 1])", "assert not has_dup([])", "assert has_dup([1])"]
+    builder._check_generated_tests([_Prompt(problem, [], generated)])
+    assert builder.stats["generated_tests_checked"] == 3
+    assert builder.stats["generated_test_precision"] == pytest.approx(2 / 3)
+    example = "assert has_dup([2, 2])"
+    builder._check_generated_tests([_Prompt(problem, [], [example, *generated[1:]], 1)])
+    assert builder.stats["generated_tests_checked"] == 2
+    assert builder.stats["generated_test_precision"] == 0.5
+
+
 QUADRATIC = (
     "    for i in range(len(xs)):\n"
     "        for j in range(i):\n"

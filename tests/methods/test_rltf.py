@@ -325,6 +325,23 @@ def test_the_penalty_falls_on_the_failing_lines_tokens_every_token_or_none(
     assert score.data["feedback"] == kind.value
 
 
+def test_the_step_reports_the_share_of_failing_samples_with_each_span(
+    verdicts: dict[str, ExecuteResponse], tiny: tuple[Any, Any], context: MethodContext
+) -> None:
+    """Five real programs: a LINE error, a GLOBAL one, a wrong answer (IGNORE), an unindent
+    (IGNORE) and a pass (not failing). Of the four failing samples one has a LINE span and one
+    a GLOBAL span; with fine-grained feedback off neither has."""
+    tokenizer = tiny[1]
+    names = ["name_error", "recursion", "wrong_answer", "unindent", "passes"]
+    rollouts = [_rollout(tokenizer, PROGRAMS[n][0], verdicts[n], greedy=False) for n in names]
+    rollouts.append(_rollout(tokenizer, PROGRAMS["passes"][0], verdicts["passes"], greedy=True))
+    for config, line, whole in ((RLTFConfig(), 0.25, 0.25), (RLTFConfig(fine_grained=False), 0, 0)):
+        method = RLTF(config, context)
+        metrics = method.observe(rollouts, method.score(rollouts))
+        assert metrics["line_penalty_fraction"] == line
+        assert metrics["global_penalty_fraction"] == whole
+
+
 def test_a_sample_without_its_greedy_baseline_is_an_error(
     make_rollouts: MakeRollouts, context: MethodContext
 ) -> None:
