@@ -1,7 +1,7 @@
 """Map completion tokens onto source lines, in linear time, from character offsets.
 
-FGO (StepCoder) keeps the loss only on tokens of lines the unit tests executed, and RLTF penalises
-the tokens of the line an error points at; both need "which line(s) does token t lie on". The
+FGO (StepCoder) masks the tokens of code the unit tests did not run, and RLTF penalises the
+tokens of the line an error points at; both need "which line(s) does token t lie on". The
 answer comes from each token's character span (:attr:`kernel.sampler.Sample.offsets`, or a fast
 tokenizer's offset mapping), never from re-decoding prefixes.
 
@@ -14,8 +14,8 @@ Two readings of "the line of a token", both provided:
 - :func:`token_lines`: the line where the token *starts*. A token ``"\\n    "`` (newline plus the
   next line's indentation, common in code vocabularies) belongs to the line it ends.
 - :func:`token_line_spans`: ``(first_line, last_line)``, every line the token *touches*; the same
-  token touches both lines. FGO should use this with :func:`line_mask`, so that a token partly on
-  an executed line is trained on. An empty span (an eos token at the end, or a token inside a
+  token touches both lines. FGO masks a token only when every line of its span did not run, so
+  a token partly on an executed line is trained on. An empty span (an eos token at the end, or a token inside a
   split multi-byte character) lies on the line of its position.
 """
 
@@ -89,5 +89,5 @@ def token_mask(
     lines: Collection[int],
     text_start: int = 0,
 ) -> list[bool]:
-    """True for each token touching any of ``lines``: FGO's executed-line mask, RLTF's LINE span."""
+    """True for each token touching any of ``lines``: RLTF's LINE span."""
     return line_mask(token_line_spans(offsets, text, text_start), lines)
