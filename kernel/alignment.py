@@ -15,8 +15,8 @@ Two readings of "the line of a token", both provided:
   next line's indentation, common in code vocabularies) belongs to the line it ends.
 - :func:`token_line_spans`: ``(first_line, last_line)``, every line the token *touches*; the same
   token touches both lines. FGO masks a token only when every line of its span did not run, so
-  a token partly on an executed line is trained on. An empty span (an eos token at the end, or a token inside a
-  split multi-byte character) lies on the line of its position.
+  a token partly on an executed line is trained on. An empty span (an eos token at the end, or a
+  token inside a split multi-byte character) lies on the line of its position.
 """
 
 from __future__ import annotations
