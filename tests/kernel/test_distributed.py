@@ -16,10 +16,15 @@ import sys
 from pathlib import Path
 
 import pytest
+
+pytest.importorskip("torch", reason="needs the train extra")
+
 import torch
 
 from crucible.kernel.checkpoint import latest_checkpoint
 from crucible.kernel.distributed import Processes, mean_metrics
+
+pytestmark = pytest.mark.train
 
 SCRIPT = Path(__file__).parent / "scripts" / "distributed_step.py"
 ROOT = Path(__file__).resolve().parents[2]
@@ -56,7 +61,6 @@ def test_shard_refuses_fewer_items_than_processes() -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.train
 def test_two_processes_share_the_queries_and_stay_identical(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
     with socket.socket() as probe:

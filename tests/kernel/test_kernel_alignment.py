@@ -133,6 +133,7 @@ def check_tokenizer_offsets(tokenizer: Any, text: str) -> None:
         assert s2 == e1 or (s2, e2) == (s1, e1) or s2 == e1 - 1, (s1, e1, s2, e2)
 
 
+@pytest.mark.train  # the tiny model's tokenizer
 def test_tiny_tokenizer_offsets_on_multibyte_text(tiny_tokenizer: Any) -> None:
     check_tokenizer_offsets(tiny_tokenizer, MULTIBYTE)
     # The emoji is split over several byte tokens, each covering the whole character.
@@ -142,6 +143,7 @@ def test_tiny_tokenizer_offsets_on_multibyte_text(tiny_tokenizer: Any) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.train  # transformers and the SmolLM2 file
 def test_smollm2_tokenizer_offsets_on_multibyte_text() -> None:
     from transformers import AutoTokenizer
 

@@ -5,12 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
+pytest.importorskip("torch", reason="needs the train extra")
+
 import torch
 
 from crucible.kernel.config import ModelConfig, SamplingConfig
 from crucible.kernel.models import load_model
 from crucible.kernel.sampler import Sample, Sampler, format_prompt
 from crucible.kernel.token_text import TokenBytes, decode_with_offsets
+
+pytestmark = pytest.mark.train
 
 PROMPTS = [
     "<s>def add(a, b):\n",

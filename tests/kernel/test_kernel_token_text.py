@@ -6,10 +6,15 @@ import random
 from typing import Any
 
 import pytest
+
+pytest.importorskip("transformers", reason="needs the train extra")
+
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers
 from transformers import PreTrainedTokenizerFast
 
 from crucible.kernel.token_text import TokenBytes, UnsupportedTokenizerError, decode_with_offsets
+
+pytestmark = pytest.mark.train
 
 
 def wrap(tokenizer: Tokenizer) -> Any:

@@ -7,6 +7,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+pytest.importorskip("torch", reason="needs the train extra")
+
 import torch
 
 from crucible.evaluation.datasets import load_dataset

@@ -12,6 +12,9 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
+
+pytest.importorskip("torch", reason="needs the train extra")
+
 import torch
 from pydantic import BaseModel, ConfigDict
 

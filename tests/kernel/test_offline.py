@@ -11,6 +11,9 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
+
+pytest.importorskip("torch", reason="needs the train extra")
+
 from pydantic import BaseModel
 
 from crucible.evaluation.datasets import load_dataset
@@ -26,6 +29,8 @@ from crucible.kernel.run_config import RunConfig, SandboxSettings, load_run_conf
 from crucible.kernel.sampler import Sampler
 from crucible.kernel.sandbox import SandboxHandle
 from crucible.kernel.sft import encode_pair, fine_tune
+
+pytestmark = pytest.mark.train
 
 
 class _Settings(BaseModel):

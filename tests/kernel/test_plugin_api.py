@@ -16,6 +16,9 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
+
+pytest.importorskip("torch", reason="needs the train extra")
+
 from pydantic import BaseModel
 from typer.testing import CliRunner
 
@@ -43,6 +46,8 @@ from crucible.methods.rltf import RLTF
 from crucible.methods.rltf.config import RLTFConfig
 from crucible.methods.stepcoder import StepCoder
 from crucible.methods.stepcoder.config import StepCoderConfig
+
+pytestmark = pytest.mark.train
 
 
 class _Settings(BaseModel):

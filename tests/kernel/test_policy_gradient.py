@@ -6,6 +6,9 @@ from __future__ import annotations
 import doctest
 
 import pytest
+
+pytest.importorskip("torch", reason="needs the train extra")
+
 import torch
 
 import crucible.kernel.policy_gradient as policy_gradient_module

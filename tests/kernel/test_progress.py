@@ -8,6 +8,9 @@ from typing import Any
 
 import pytest
 
+pytest.importorskip("torch", reason="needs the train extra")
+
+
 from crucible.kernel.config import SamplingConfig
 from crucible.kernel.sampler import Sampler
 from crucible.kernel.sft import fine_tune

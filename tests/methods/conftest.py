@@ -11,6 +11,9 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import pytest
+
+pytest.importorskip("torch", reason="needs the train extra")
+
 import torch
 
 from crucible.kernel.config import ModelConfig, SamplingConfig

@@ -16,6 +16,9 @@ from typing import Any
 
 import pydantic
 import pytest
+
+pytest.importorskip("torch", reason="needs the train extra")
+
 import torch
 from datasets import Dataset
 from typer.testing import CliRunner
@@ -65,6 +68,8 @@ from crucible.methods.codedpo.verify import (
     self_verification_scores,
 )
 from crucible.sandbox_service.models import Limits, Status
+
+pytestmark = pytest.mark.train
 
 T, F = True, False
 

@@ -15,6 +15,9 @@ from typing import Any
 import pydantic
 import pytest
 
+pytest.importorskip("torch", reason="needs the train extra")
+
+
 from crucible.evaluation.datasets import load_dataset
 from crucible.evaluation.evaluate import EvalSettings, evaluate
 from crucible.evaluation.problems import to_problems
@@ -49,6 +52,8 @@ from crucible.sandbox_service.models import (
     Status,
     TestCase,
 )
+
+pytestmark = pytest.mark.train
 
 FIXTURES = Path(__file__).parent / "fixtures"
 LIMITS = Limits(cpu_time_limit_ms=2000, memory_limit_bytes=256 << 20)

@@ -10,12 +10,17 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
+pytest.importorskip("torch", reason="needs the train extra")
+
 import torch
 
 from crucible.kernel.plugin import MethodContext, Rollout
 from crucible.methods.grpo import GRPO
 from crucible.methods.grpo.config import GRPOConfig
 from crucible.sandbox_service.models import Status
+
+pytestmark = pytest.mark.train
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -10,6 +10,9 @@ from pathlib import Path
 
 import pydantic
 import pytest
+
+pytest.importorskip("torch", reason="needs the train extra")
+
 import torch
 
 import crucible.methods.reinforce.loss as reinforce_loss_module
@@ -27,6 +30,8 @@ from crucible.methods.reinforce import Reinforce
 from crucible.methods.reinforce.config import ReinforceConfig
 from crucible.methods.reinforce.loss import moving_average
 from crucible.sandbox_service.models import Status
+
+pytestmark = pytest.mark.train
 
 # ------------------------------------------------------------------------------- pure functions
 

