@@ -5,9 +5,7 @@ The engine is :class:`ControlledEngine` (see sandbox_harness.py for why)."""
 
 from __future__ import annotations
 
-import asyncio
 import socket
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +13,7 @@ from typing import Any
 import pytest
 from sandbox_harness import PYTHON, ControlledEngine, LoopThread, request, verdict, wait_until
 
+from crucible.sandbox_service import client as client_module
 from crucible.sandbox_service.client import (
     AsyncSandboxClient,
     RetryPolicy,
@@ -108,18 +107,23 @@ def test_unavailable_is_retried_until_a_server_appears(
 ) -> None:
     address = unused_address()
     engine = controlled()
+    servers: list[RunningServer] = []
 
-    async def start_later() -> RunningServer:
-        await asyncio.sleep(0.3)
-        return await start_server(engine, address, ServerOptions())
+    class ServerAfterTheFirstFailure(RetryPolicy):
+        """Starts the server when the client asks for its first wait: after the first attempt
+        failed (no server yet), before the second."""
 
-    starting = asyncio.run_coroutine_threadsafe(start_later(), loop_thread.loop)
-    patient = RetryPolicy(max_attempts=50, initial_backoff_s=0.05, max_backoff_s=0.2)
+        def delays(self) -> Iterator[float]:
+            servers.append(loop_thread.run(start_server(engine, address, ServerOptions())))
+            yield from super().delays()
+
+    patient = ServerAfterTheFirstFailure(max_attempts=50, initial_backoff_s=0.05, max_backoff_s=0.2)
     try:
         assert connect(address, patient).execute(request(request_id="a"), timeout=10)
-        assert engine.calls == 1
+        assert (len(servers), engine.calls) == (1, 1)
     finally:
-        loop_thread.run(starting.result(timeout=5).stop(0))
+        for server in servers:
+            loop_thread.run(server.stop(0))
 
 
 def test_execute_many_yields_in_completion_order(start_controlled: Start, connect: Any) -> None:
@@ -200,12 +204,30 @@ def test_wait_ready_returns_once_a_server_is_serving(start_controlled: Start, co
     connect(start_controlled(controlled()).address).wait_ready(timeout=5)
 
 
-def test_wait_ready_gives_up_after_its_timeout(connect: Any) -> None:
-    started = time.monotonic()
+class FakeClock:
+    """Stands in for the client module's ``time``: it advances only when the client sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def test_wait_ready_gives_up_after_its_timeout(
+    connect: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = FakeClock()
+    monkeypatch.setattr(client_module, "time", clock)
     with pytest.raises(SandboxError) as caught:
         connect(unused_address()).wait_ready(timeout=0.3)
     assert caught.value.code == "UNAVAILABLE"
-    assert time.monotonic() - started < 2
+    assert "ready within 0.3 s" in caught.value.message
+    # it polled on its own clock and gave up before sleeping past its timeout
+    assert 0 < clock.now < 0.3
 
 
 def test_several_addresses_are_balanced_round_robin(start_controlled: Start, connect: Any) -> None:

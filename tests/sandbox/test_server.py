@@ -293,10 +293,11 @@ def test_graceful_shutdown_lets_in_flight_requests_finish(
     engine = controlled()
     server = start_controlled(engine)
     stub = stub_for(server.address)
-    in_flight = stub.Execute.future(proto("sleep:0.5", "in-flight"), timeout=5)
+    in_flight = stub.Execute.future(proto("block", "in-flight"), timeout=5)
     wait_until(lambda: engine.started == ["in-flight"])
     stopping = asyncio.run_coroutine_threadsafe(server.stop(5), loop_thread.loop)
     wait_until(lambda: _refused(stub))
+    engine.release()  # the request ends only now, while the server is stopping
     assert in_flight.result().request_id == "in-flight"
     stopping.result(timeout=5)
     assert engine.cancelled == []
