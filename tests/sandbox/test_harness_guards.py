@@ -111,10 +111,14 @@ def test_a_worker_whose_job_asked_for_retirement_is_replaced_not_reused() -> Non
 
 def test_a_harness_without_its_seccomp_guard_is_refused_by_pool_and_strict_path() -> None:
     """``setarch i686`` makes the harness see a machine it has no filter for (a real failure to
-    install the guard, not a switch): the pool refuses the worker and the strict path the jail,
-    each naming the reason the harness reported in its ``ready`` record."""
+    install the guard, not a switch): the pool refuses the worker, the strict path the jail and
+    the other languages' path their supervisor, each naming the reason the harness reported in
+    its ``ready`` record."""
     engine = Engine(EngineConfig(workers=1, isolation="pooled"))
     argv = ["setarch", "i686", *engine._pooled_argv()]
+    runtime = python_runtime()
+    native = ["setarch", "i686", runtime.interpreter, "-I", "-S"]
+    native.append(runtime.harness("native_harness", jailed=False))
     pool = WorkerPool(1, lambda: argv, engine.config.cgroup_parent)
     loop = asyncio.new_event_loop()
     try:
@@ -123,12 +127,15 @@ def test_a_harness_without_its_seccomp_guard_is_refused_by_pool_and_strict_path(
         assert pool.alive == 0
         with pytest.raises(HarnessRefused) as strict:
             loop.run_until_complete(HarnessProcess.start(argv))
+        with pytest.raises(HarnessRefused) as supervisor:
+            loop.run_until_complete(HarnessProcess.start(native))
         loop.run_until_complete(pool.close())
     finally:
         loop.close()
     reason = "its seccomp guard is not in place: no seccomp filter is known for machine 'i686'"
     assert reason in str(pooled.value)
     assert reason in str(strict.value)
+    assert reason in str(supervisor.value)
 
 
 # A system call of the i386 ABI (``int 0x80``) from a 64-bit process: getpid, harmless if it
