@@ -5,6 +5,14 @@ UNAVAILABLE (no server reached, or it is shutting down) and RESOURCE_EXHAUSTED (
 full) are retried, with capped exponential backoff and full jitter. INVALID_ARGUMENT would fail
 again, and DEADLINE_EXCEEDED means the caller's time is spent, so neither is retried.
 
+Why by hand and not by gRPC's service-config ``retryPolicy`` (same schedule, same codes): gRPC
+clamps ``maxAttempts`` at 5, while callers that wait for a restarted server ask for more; gRPC
+stops retrying a call whose request exceeds its per-call retry buffer (256 KiB by default), and
+requests carry up to 1 MiB of source plus their tests, so exactly the large ones would fail at the
+first full queue (tests/sandbox/test_client.py checks that they are retried); and the batch stream
+needs its own resend anyway (gRPC does not retry a stream once a response has arrived, and a full
+queue answers a batch item in band), which :class:`RetryPolicy` then schedules the same way.
+
 Load balancing: one channel with gRPC's ``round_robin`` policy over every address, rather than a
 channel per address. gRPC then keeps a connection to each server, sends each call to the next
 *connected* one (a dead server is skipped without a failed call) and re-resolves by itself; a

@@ -67,6 +67,18 @@ def test_resource_exhausted_is_retried(start_controlled: Start, connect: Any) ->
     assert engine.calls == 3
 
 
+def test_a_request_beyond_grpcs_retry_buffer_is_retried(
+    start_controlled: Start, connect: Any
+) -> None:
+    """gRPC's own retryPolicy would not retry this one: it is larger than gRPC's 256 KiB per-call
+    retry buffer (the client module says why it retries by hand)."""
+    engine = controlled(busy_first=2)
+    client = connect(start_controlled(engine).address)
+    large = request("pass" + " " * (300 << 10), request_id="large")
+    assert client.execute(large, timeout=5).request_id == "large"
+    assert engine.calls == 3
+
+
 def test_retries_stop_after_max_attempts(start_controlled: Start, connect: Any) -> None:
     engine = controlled(busy_first=100)
     client = connect(start_controlled(engine).address)
