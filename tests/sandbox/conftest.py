@@ -9,6 +9,7 @@ from typing import Any
 
 import grpc
 import pytest
+from real_engine import ServedEngine
 from sandbox_harness import LoopThread
 
 from crucible.sandbox.v1 import sandbox_pb2_grpc as pb_grpc
@@ -57,3 +58,12 @@ def stub_for() -> Iterator[Callable[[str], pb_grpc.SandboxServiceStub]]:
     yield make
     for channel in channels:
         channel.close()
+
+
+@pytest.fixture(scope="session")
+def served_engine() -> Iterator[ServedEngine]:
+    """The real pooled engine behind a real gRPC server on 127.0.0.1, for the server and client
+    tests that need no control over a program's timing (ControlledEngine is for those)."""
+    served = ServedEngine("pooled")
+    yield served
+    served.close()

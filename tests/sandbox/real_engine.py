@@ -104,7 +104,8 @@ class ServedEngine:
         self._server: RunningServer = self._hosted.run(
             start_server(self.engine, "127.0.0.1:0", ServerOptions())
         )
-        self.client = SandboxClient(self._server.address)
+        self.address = self._server.address
+        self.client = SandboxClient(self.address)
 
     def run(self, req: ExecuteRequest) -> ExecuteResponse:
         return self.client.execute(req, timeout=120.0)

@@ -1,7 +1,9 @@
 """The client against a real server on 127.0.0.1: typed results, which failures are retried and
 which are not, batches over one stream, readiness, and round-robin over several servers.
 
-The engine is :class:`ControlledEngine` (see sandbox_harness.py for why)."""
+The engine is the real one (the session's ``served_engine``) where a test needs no control over
+timing or admission, and :class:`ControlledEngine` (see sandbox_harness.py for why) where it
+does."""
 
 from __future__ import annotations
 
@@ -11,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sandbox_harness import PYTHON, ControlledEngine, LoopThread, request, verdict, wait_until
+from real_engine import ServedEngine
+from sandbox_harness import ControlledEngine, LoopThread, request, wait_until
 
 from crucible.sandbox_service import client as client_module
 from crucible.sandbox_service.client import (
@@ -22,7 +25,7 @@ from crucible.sandbox_service.client import (
     channel_target,
 )
 from crucible.sandbox_service.engine import EngineConfig
-from crucible.sandbox_service.models import ExecuteRequest, Language
+from crucible.sandbox_service.models import ExecuteRequest, IsolationMode, Language, Status
 from crucible.sandbox_service.server import RunningServer, ServerOptions, start_server
 
 pytestmark = pytest.mark.timeout(30)
@@ -55,9 +58,10 @@ def unused_address() -> str:
         return f"127.0.0.1:{probe.getsockname()[1]}"
 
 
-def test_execute_returns_the_verdict_as_a_model(start_controlled: Start, connect: Any) -> None:
-    client = connect(start_controlled(controlled()).address)
-    assert client.execute(request(request_id="a"), timeout=5) == verdict(request(request_id="a"))
+def test_execute_returns_the_verdict_as_a_model(served_engine: ServedEngine, connect: Any) -> None:
+    answer = connect(served_engine.address).execute(request(request_id="a"), timeout=30)
+    assert (answer.request_id, answer.status, answer.passed_count) == ("a", Status.PASSED, 1)
+    assert answer.isolation is IsolationMode.POOLED
 
 
 def test_resource_exhausted_is_retried(start_controlled: Start, connect: Any) -> None:
@@ -145,17 +149,17 @@ def test_execute_many_yields_in_completion_order(start_controlled: Start, connec
 
 
 def test_execute_many_names_requests_without_an_id_by_position(
-    start_controlled: Start, connect: Any
+    served_engine: ServedEngine, connect: Any
 ) -> None:
-    client = connect(start_controlled(controlled()).address)
-    verdicts = client.execute_many([request(), request(), request(request_id="x")], timeout=5)
+    client = connect(served_engine.address)
+    verdicts = client.execute_many([request(), request(), request(request_id="x")], timeout=30)
     assert sorted(v.request_id for v in verdicts) == ["0", "1", "x"]
 
 
-def test_execute_many_refuses_duplicate_ids(start_controlled: Start, connect: Any) -> None:
-    client = connect(start_controlled(controlled()).address)
+def test_execute_many_refuses_duplicate_ids(served_engine: ServedEngine, connect: Any) -> None:
+    client = connect(served_engine.address)
     with pytest.raises(ValueError, match="'x' is used twice"):
-        list(client.execute_many([request(request_id="x"), request(request_id="x")], timeout=5))
+        list(client.execute_many([request(request_id="x"), request(request_id="x")], timeout=30))
 
 
 def test_execute_many_resends_items_the_server_was_too_busy_for(
@@ -168,25 +172,25 @@ def test_execute_many_resends_items_the_server_was_too_busy_for(
     assert engine.calls == 5
 
 
-def test_execute_many_raises_for_a_rejected_item(start_controlled: Start, connect: Any) -> None:
-    client = connect(start_controlled(controlled()).address)
+def test_execute_many_raises_for_a_rejected_item(served_engine: ServedEngine, connect: Any) -> None:
+    client = connect(served_engine.address)
     requests = [request(request_id="ok"), request(request_id="bad", language="cobol")]
     with pytest.raises(SandboxError) as caught:
-        list(client.execute_many(requests, timeout=5))
+        list(client.execute_many(requests, timeout=30))
     assert caught.value.code == "INVALID_ARGUMENT" and caught.value.request_id == "bad"
 
 
 def test_execute_many_reraises_the_callers_iterable_error(
-    start_controlled: Start, connect: Any
+    served_engine: ServedEngine, connect: Any
 ) -> None:
-    client = connect(start_controlled(controlled()).address)
+    client = connect(served_engine.address)
 
     def requests() -> Iterator[ExecuteRequest]:
         yield request(request_id="a")
         raise RuntimeError("no more programs")
 
     with pytest.raises(RuntimeError, match="no more programs"):
-        list(client.execute_many(requests(), timeout=5))
+        list(client.execute_many(requests(), timeout=30))
 
 
 def test_leaving_execute_many_early_cancels_the_rest(start_controlled: Start, connect: Any) -> None:
@@ -207,13 +211,15 @@ def test_execute_many_against_no_server_is_unavailable(connect: Any) -> None:
     assert caught.value.code == "UNAVAILABLE"
 
 
-def test_languages(start_controlled: Start, connect: Any) -> None:
-    languages: list[Language] = connect(start_controlled(controlled()).address).languages(5)
-    assert languages == [PYTHON]
+def test_languages(served_engine: ServedEngine, connect: Any) -> None:
+    languages: list[Language] = connect(served_engine.address).languages(5)
+    assert languages == served_engine.engine.languages()
 
 
-def test_wait_ready_returns_once_a_server_is_serving(start_controlled: Start, connect: Any) -> None:
-    connect(start_controlled(controlled()).address).wait_ready(timeout=5)
+def test_wait_ready_returns_once_a_server_is_serving(
+    served_engine: ServedEngine, connect: Any
+) -> None:
+    connect(served_engine.address).wait_ready(timeout=5)
 
 
 class FakeClock:
@@ -264,24 +270,20 @@ def test_channel_target() -> None:
         channel_target(["127.0.0.1:1", "[::1]:2"])
 
 
-def test_async_client(start_controlled: Start, loop_thread: LoopThread) -> None:
-    address = start_controlled(controlled()).address
-
+def test_async_client(served_engine: ServedEngine, loop_thread: LoopThread) -> None:
     async def use() -> tuple[Any, ...]:
-        async with AsyncSandboxClient(address, retry=FAST) as client:
-            verdict_a = await client.execute(request(request_id="a"), timeout=5)
+        async with AsyncSandboxClient(served_engine.address, retry=FAST) as client:
+            verdict_a = await client.execute(request(request_id="a"), timeout=30)
             languages = await client.languages(timeout=5)
             try:
-                await client.execute(request(language="cobol"), timeout=5)
+                await client.execute(request(language="cobol"), timeout=30)
             except SandboxError as error:
                 return verdict_a, languages, error.code
         raise AssertionError("the rejected request did not raise")
 
-    assert loop_thread.run(use()) == (
-        verdict(request(request_id="a")),
-        [PYTHON],
-        "INVALID_ARGUMENT",
-    )
+    verdict_a, languages, code = loop_thread.run(use(), timeout=60)
+    assert (verdict_a.request_id, verdict_a.status) == ("a", Status.PASSED)
+    assert (languages, code) == (served_engine.engine.languages(), "INVALID_ARGUMENT")
 
 
 def test_unix_socket_address(loop_thread: LoopThread, tmp_path: Path, connect: Any) -> None:

@@ -1,7 +1,8 @@
 """The gRPC server's mechanics, through raw stubs so that every status code is asserted:
 validation, back-pressure, cancellation, batching, health, reflection, shutdown and logs.
 
-The engine is :class:`ControlledEngine` (see sandbox_harness.py for why)."""
+The engine is the real one (the session's ``served_engine``) where a test needs no control over
+timing, and :class:`ControlledEngine` (see sandbox_harness.py for why) where it does."""
 
 from __future__ import annotations
 
@@ -16,12 +17,14 @@ import pytest
 from google.protobuf import descriptor_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2
-from sandbox_harness import PYTHON, ControlledEngine, LoopThread, request, verdict, wait_until
+from real_engine import ServedEngine
+from sandbox_harness import ControlledEngine, LoopThread, request, wait_until
 
 from crucible.sandbox.v1 import sandbox_pb2 as pb
 from crucible.sandbox.v1 import sandbox_pb2_grpc as pb_grpc
 from crucible.sandbox_service import wire
 from crucible.sandbox_service.engine import EngineConfig
+from crucible.sandbox_service.models import IsolationMode, Status
 from crucible.sandbox_service.server import RunningServer
 from crucible.sandbox_service.server.logs import JsonFormatter
 
@@ -52,11 +55,13 @@ def batch(*items: pb.ExecuteRequest | None) -> list[pb.ExecuteBatchRequest]:
     return [pb.ExecuteBatchRequest(request=item) for item in items]
 
 
-def test_execute_returns_the_engines_verdict(start_controlled: Start, stub_for: StubFor) -> None:
-    engine = controlled()
-    stub = stub_for(start_controlled(engine).address)
-    reply = stub.Execute(proto(request_id="a"), timeout=5)
-    assert wire.response_from_proto(reply) == verdict(request(request_id="a"))
+def test_execute_returns_the_engines_verdict(
+    served_engine: ServedEngine, stub_for: StubFor
+) -> None:
+    reply = stub_for(served_engine.address).Execute(proto(request_id="a"), timeout=30)
+    answer = wire.response_from_proto(reply)
+    assert (answer.request_id, answer.status, answer.test_count) == ("a", Status.PASSED, 1)
+    assert answer.isolation is IsolationMode.POOLED
 
 
 def test_invalid_request_is_invalid_argument_naming_the_field(
@@ -73,10 +78,10 @@ def test_invalid_request_is_invalid_argument_naming_the_field(
 
 
 def test_request_the_engine_rejects_is_invalid_argument(
-    start_controlled: Start, stub_for: StubFor
+    served_engine: ServedEngine, stub_for: StubFor
 ) -> None:
-    stub = stub_for(start_controlled(controlled()).address)
-    error = rpc_error(lambda: stub.Execute(proto(language="cobol"), timeout=5))
+    stub = stub_for(served_engine.address)
+    error = rpc_error(lambda: stub.Execute(proto(language="cobol"), timeout=30))
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert "'cobol' is not supported" in error.details()
 
@@ -226,14 +231,13 @@ def test_cancelling_a_batch_cancels_every_item_in_flight(
     assert engine.finished == []
 
 
-def test_list_languages(start_controlled: Start, stub_for: StubFor) -> None:
-    stub = stub_for(start_controlled(controlled()).address)
-    reply = stub.ListLanguages(pb.ListLanguagesRequest(), timeout=5)
-    assert wire.languages_from_proto(reply) == [PYTHON]
+def test_list_languages(served_engine: ServedEngine, stub_for: StubFor) -> None:
+    reply = stub_for(served_engine.address).ListLanguages(pb.ListLanguagesRequest(), timeout=5)
+    assert wire.languages_from_proto(reply) == served_engine.engine.languages()
 
 
-def test_health_is_serving_for_the_server_and_the_service(start_controlled: Start) -> None:
-    with grpc.insecure_channel(start_controlled(controlled()).address) as channel:
+def test_health_is_serving_for_the_server_and_the_service(served_engine: ServedEngine) -> None:
+    with grpc.insecure_channel(served_engine.address) as channel:
         health = health_pb2_grpc.HealthStub(channel)
         for service in ("", wire.SERVICE_NAME):
             reply = health.Check(health_pb2.HealthCheckRequest(service=service), timeout=5)
@@ -241,7 +245,9 @@ def test_health_is_serving_for_the_server_and_the_service(start_controlled: Star
 
 
 @pytest.mark.parametrize("version", ["v1", "v1alpha"])
-def test_reflection_lists_and_describes_the_services(start_controlled: Start, version: str) -> None:
+def test_reflection_lists_and_describes_the_services(
+    served_engine: ServedEngine, version: str
+) -> None:
     # v1 and v1alpha messages are byte-identical, so v1alpha's classes speak v1 too; only the
     # method path differs.
     asks = [
@@ -251,7 +257,7 @@ def test_reflection_lists_and_describes_the_services(start_controlled: Start, ve
             file_containing_symbol=f"grpc.reflection.{version}.ServerReflection"
         ),
     ]
-    with grpc.insecure_channel(start_controlled(controlled()).address) as channel:
+    with grpc.insecure_channel(served_engine.address) as channel:
         call = channel.stream_stream(
             f"/grpc.reflection.{version}.ServerReflection/ServerReflectionInfo",
             request_serializer=reflection_pb2.ServerReflectionRequest.SerializeToString,
@@ -277,14 +283,14 @@ def test_reflection_lists_and_describes_the_services(start_controlled: Start, ve
 
 
 def test_messages_beyond_grpcs_4_mib_default_are_accepted(
-    start_controlled: Start, stub_for: StubFor
+    served_engine: ServedEngine, stub_for: StubFor
 ) -> None:
-    stub = stub_for(start_controlled(controlled()).address)
+    stub = stub_for(served_engine.address)
     message = proto(request_id="big")
     for _ in range(2):
         message.tests.add(stdio_test=pb.StdioTest(stdin="x" * (3 << 20), expected_stdout=""))
     assert message.ByteSize() > 6 << 20
-    assert stub.Execute(message, timeout=10).request_id == "big"
+    assert stub.Execute(message, timeout=60).request_id == "big"
 
 
 def test_graceful_shutdown_lets_in_flight_requests_finish(
