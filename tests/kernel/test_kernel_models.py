@@ -96,6 +96,27 @@ def test_tiny_shape_and_tokenizer(tiny: tuple[Any, Any]) -> None:
     assert len(encoded["input_ids"]) < len("    return x\n") / 2
 
 
+def test_tiny_steps_is_grown_and_its_tokenizer_reads_longer_functions_in_fewer_tokens(
+    tiny: tuple[Any, Any],
+) -> None:
+    model, tokenizer = load_model(ModelConfig(name_or_path="tiny-steps", device="cpu"))
+    config = model.config
+    assert (config.hidden_size, config.num_hidden_layers) == (128, 3)
+    assert config.vocab_size == len(tokenizer) > len(tiny[1])
+    assert resolve_folder("tiny-steps").name.startswith("tiny-steps-")
+    function = (
+        "def count_above(xs: list[int]) -> int:\n"
+        '    """Return how many elements of xs are greater than 3.\n\n'
+        "    >>> count_above([1, 5])\n    1\n"
+        '    """\n'
+        "    count = 0\n    for x in xs:\n        if x > 3:\n            count += 1\n"
+        "    return count\n"
+    )
+    steps_ids = tokenizer(function)["input_ids"]
+    assert tokenizer.decode(steps_ids, skip_special_tokens=True) == function
+    assert len(steps_ids) < 0.85 * len(tiny[1](function)["input_ids"])
+
+
 def test_a_local_folder_loads_like_the_model_saved_into_it(
     tiny: tuple[Any, Any], tmp_path: Path
 ) -> None:
