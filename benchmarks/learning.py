@@ -4,8 +4,10 @@
 
 Protocol, per seed:
 
-1. One starting model: the run configs' policy (``--model``), warm-started by SFT on the training
-   split's canonical solutions with ``configs/demo.yaml``'s warm start. Every method of that seed
+1. One starting model: the suite's policy (or ``--model``), warm-started by SFT on the training
+   split's canonical solutions with ``configs/demo.yaml``'s warm start and the suite's settings
+   (:data:`SUITES`: the default ``crucible-steps`` runs ``tiny-steps`` with a longer completion
+   budget; ``crucible-basic`` runs ``tiny``). Every method of that seed
    starts from these weights (CYCLE's Phase I *is* this warm start, so its ``phase1_epochs`` is 0).
 2. One budget: every run generates about ``--budget`` completions from the policy while training
    (online methods: (steps + pool rounds) x prompts x samples, greedy baselines included;
@@ -14,7 +16,10 @@ Protocol, per seed:
    reported, not assumed.
 3. One evaluation: the held-out split, the same sampling for every method (n, temperature), pass@1
    and pass@5, then two rounds of self-refinement from execution feedback (pass@1 after each; no
-   early stop), so refinement is compared across methods and not only for CYCLE.
+   early stop), so refinement is compared across methods and not only for CYCLE. Every pass@1
+   and every difference (method - start, method - its ablation) carries a 95 % bootstrap
+   interval over held-out tasks and seeds (:func:`benchmarks.common.bootstrap_interval`); a
+   method beats its start when its interval of the difference lies above zero.
 4. Cost per run, split by the meter: generation seconds, seconds waiting for the sandbox, and the
    rest of the training wall time (learning: losses, backward, optimiser, method bookkeeping);
    held-out evaluations during training are excluded. The status mix is of every verdict the
@@ -23,12 +28,17 @@ Protocol, per seed:
 Each method's own settings come from its ``configs/<method>.yaml`` (the per-method learning rates
 for the tiny model live there, with their reasons). Ablations flip one documented switch.
 
+Each seed's start is also saved as a model folder (``<workdir>/seed-N/start-model``), so
+``crucible eval --model <workdir>/seed-0/start-model --dataset crucible-steps --split train``
+measures it on any split.
+
 Every finished run is stored under ``--workdir`` and reused when the benchmark is run again (the
 starting models too), so an interrupted benchmark resumes where it stopped. A stored run is keyed
 by its config files, overrides and plan, and is redone when one of them changes; after changing a
 plugin's code, pass ``--fresh`` (or delete that variant's folders).
 
-Results: ``benchmarks/results/learning{,_quick}.{json,md,png}``.
+Results: ``benchmarks/results/learning{,_quick}.{json,md,png}`` on crucible-steps,
+``learning_basic{,_quick}.*`` on crucible-basic.
 """
 
 from __future__ import annotations
@@ -46,7 +56,12 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
-from crucible.benchmarks.common import TorchThreads, machine_description, spread
+from crucible.benchmarks.common import (
+    TorchThreads,
+    bootstrap_interval,
+    machine_description,
+    spread,
+)
 from crucible.kernel.usage import Usage, snapshot
 
 if TYPE_CHECKING:
@@ -60,6 +75,7 @@ CONFIGS = REPO / "configs"
 RESULTS = REPO / "benchmarks" / "results"
 START_CONFIG = "demo.yaml"
 START_FILE = "start.pt"
+START_MODEL = "start-model"  # the same weights as a model folder, for `crucible eval --model`
 RUN_FILE = "bench_run.json"
 
 
@@ -105,15 +121,46 @@ ABLATIONS = (
 )
 
 
+@dataclass(frozen=True)
+class Suite:
+    """A task suite the benchmark runs on: its default policy and the run-config settings every
+    run of it gets (the start's included), before the plan's own overrides."""
+
+    model: str
+    overrides: tuple[str, ...]
+    results_name: str
+
+
+SUITES: dict[str, Suite] = {
+    # Completions of 6-30 lines need ~150 tokens of tiny-steps' tokenizer (the longest reference
+    # is 148), where crucible-basic's one-liners fit the configs' 48.
+    "crucible-steps": Suite(
+        "tiny-steps",
+        (
+            "data.dataset=crucible-steps",
+            "sampling.max_new_tokens=192",
+            "warm_start.sft_epochs=30",
+            "warm_start.lr=0.003",
+        ),
+        "learning",
+    ),
+    "crucible-basic": Suite("tiny", ("data.dataset=crucible-basic",), "learning_basic"),
+}
+
+
 class Plan(TorchThreads):
     """What one benchmark run does; the defaults are the full CPU protocol."""
 
-    model: str = Field(default="tiny", description="Policy: tiny, smollm2-135m or a path.")
+    suite: str = Field(default="crucible-steps", description=f"Task suite: {', '.join(SUITES)}.")
+    model: str | None = Field(
+        default=None,
+        description="Policy: tiny, tiny-steps, smollm2-135m or a path; None = the suite's.",
+    )
     seeds: tuple[int, ...] = (0, 1, 2)
     budget: int = Field(default=1024, ge=8, description="Generated completions per run.")
     methods: tuple[str, ...] = tuple(v.label for v in METHODS)
     ablations: bool = True
-    eval_samples: int = Field(default=5, ge=5, description="n per held-out task (pass@5).")
+    eval_samples: int = Field(default=10, ge=5, description="n per held-out task (pass@5).")
     eval_temperature: float = 0.8
     refine_rounds: int = 2
     max_eval_tasks: int | None = None
@@ -125,7 +172,29 @@ class Plan(TorchThreads):
     )
     workdir: Path = Path("runs/bench-learning")
     results_dir: Path = RESULTS
-    results_name: str = "learning"
+    results_name: str | None = Field(
+        default=None,
+        description="Stem of the result files; None = the suite's (learning for crucible-steps, "
+        "learning_basic for crucible-basic), with _quick appended for the smoke run.",
+    )
+    smoke: bool = Field(default=False, description="The --quick smoke run.")
+
+    @property
+    def stem(self) -> str:
+        """The result files' name without suffix."""
+        if self.results_name:
+            return self.results_name
+        return SUITES[self.suite].results_name + ("_quick" if self.smoke else "")
+
+    @property
+    def policy(self) -> str:
+        """The model every run trains: ``model``, else the suite's."""
+        return self.model or SUITES[self.suite].model
+
+    def suite_overrides(self) -> list[str]:
+        """The suite's run-config settings, policy included (the plan's overrides come later
+        and win)."""
+        return [f"model.name_or_path={self.policy}", *SUITES[self.suite].overrides]
 
     def overrides_for(self, target: str) -> list[str]:
         """The overrides of every run plus those addressed to ``target`` (a method or start)."""
@@ -144,11 +213,13 @@ class Plan(TorchThreads):
             "ablations": False,
             "max_eval_tasks": 20,
             "curve_points": 1,
-            "results_name": "learning_quick",
+            "smoke": True,
         }
         return cls(**{**base, **changes})
 
     def variants(self) -> list[Variant]:
+        if self.suite not in SUITES:
+            raise ValueError(f"unknown suite {self.suite!r}; choose from {sorted(SUITES)}")
         known = {v.label for v in METHODS}
         unknown = sorted(set(self.methods) - known)
         if unknown:
@@ -219,7 +290,7 @@ class Bench:
         return load_run_config(
             CONFIGS / name,
             [
-                f"model.name_or_path={self.plan.model}",
+                *self.plan.suite_overrides(),
                 f"model.seed={seed}",
                 f"trainer.seed={seed}",
                 f"trainer.output_dir={out}",
@@ -234,7 +305,7 @@ class Bench:
         is stale (a changed config or plan) and is computed again."""
         plan = self.plan
         return _fingerprint(
-            plan.model,
+            plan.suite_overrides(),
             seed,
             plan.overrides_for("start") or None,
             (CONFIGS / START_CONFIG).read_text(),
@@ -279,7 +350,7 @@ class Bench:
         run = load_run_config(
             CONFIGS / START_CONFIG,
             [
-                f"model.name_or_path={self.plan.model}",
+                *self.plan.suite_overrides(),
                 f"model.seed={seed}",
                 f"trainer.seed={seed}",
                 *self.plan.overrides_for("start"),
@@ -296,7 +367,14 @@ class Bench:
         state = {key: value.detach().clone() for key, value in model.state_dict().items()}
         folder.mkdir(parents=True, exist_ok=True)
         torch.save(state, folder / START_FILE)
-        summary = {**_scores(result.summary()), "sft_s": round(sft_s, 1), "key": key}
+        model.save_pretrained(folder / START_MODEL)
+        tokenizer.save_pretrained(folder / START_MODEL)
+        summary = {
+            **_scores(result.summary()),
+            "task_pass@1": _task_pass_at_1(result.rows),
+            "sft_s": round(sft_s, 1),
+            "key": key,
+        }
         cached.write_text(json.dumps(summary, indent=2))
         return state, summary
 
@@ -409,6 +487,7 @@ class Bench:
             "activity": result.activity,
             "start": {k: start[k] for k in _SCORE_KEYS if k in start},
             "after": scores,
+            "task_pass@1": _task_pass_at_1(final.rows),
             "curve": curve,
         }
         out.mkdir(parents=True, exist_ok=True)
@@ -429,6 +508,12 @@ class _EvalLedger:
 
 
 _SCORE_KEYS = ("pass@1", "pass@5", "pass@1_round1", "pass@1_round2")
+
+
+def _task_pass_at_1(rows: Sequence[dict[str, Any]]) -> list[float]:
+    """Each held-out task's pass@1 (correct / n), in task order: the cells the bootstrap
+    resamples."""
+    return [row["correct"] / row["n"] for row in rows]
 
 
 def _scores(summary: dict[str, Any]) -> dict[str, Any]:
@@ -465,22 +550,30 @@ def summarise(
         values = [float(starts[s][key]) for s in seeds if key in starts[s]]
         if values:
             start_row[key] = spread(values)
+    start_cells = {s: starts[s]["task_pass@1"] for s in seeds}
+    start_row["pass@1_ci"] = bootstrap_interval(list(start_cells.values()))
     rows.append(start_row)
+    cells = {(r["variant"], r["seed"]): r["task_pass@1"] for r in runs}
     for label in dict.fromkeys(r["variant"] for r in runs):
-        mine = [r for r in runs if r["variant"] == label]
-        row: dict[str, Any] = {
-            "variant": label,
-            "ablation_of": mine[0]["ablation_of"],
-            "seeds": len(mine),
-        }
+        mine = sorted((r for r in runs if r["variant"] == label), key=lambda r: r["seed"])
+        parent = mine[0]["ablation_of"]
+        row: dict[str, Any] = {"variant": label, "ablation_of": parent, "seeds": len(mine)}
         for key in _SCORE_KEYS:
             values = [float(r["after"][key]) for r in mine if key in r["after"]]
             if values:
                 row[key] = spread(values)
         deltas = [float(r["after"]["pass@1"]) - float(r["start"]["pass@1"]) for r in mine]
         row["delta_pass@1"] = spread(deltas)
+        row["pass@1_ci"] = bootstrap_interval([cells[label, r["seed"]] for r in mine])
+        row["delta_pass@1_ci"] = bootstrap_interval(
+            [_minus(cells[label, r["seed"]], start_cells[r["seed"]]) for r in mine]
+        )
+        if parent is not None:
+            row["method_minus_ablation_ci"] = bootstrap_interval(
+                [_minus(cells[parent, r["seed"]], cells[label, r["seed"]]) for r in mine]
+            )
         row["seeds_improved"] = sum(1 for d in deltas if d > 0)
-        row["beats_start"] = statistics.fmean(deltas) > 0
+        row["beats_start"] = row["delta_pass@1_ci"][1] > 0
         for key in ("completions", "generated_tokens", "generation_s", "sandbox_s", "learning_s"):
             row[key] = statistics.fmean(float(r[key]) for r in mine)
         row["steps"] = statistics.fmean(float(r["steps"]) for r in mine)
@@ -491,6 +584,21 @@ def summarise(
         row["status_mix"] = {k: round(v / total, 3) for k, v in statuses.most_common()}
         rows.append(row)
     return rows
+
+
+def _minus(first: Sequence[float], second: Sequence[float]) -> list[float]:
+    """Task-by-task differences of two evaluations of the same held-out tasks."""
+    if len(first) != len(second):
+        raise ValueError(f"{len(first)} and {len(second)} tasks: not the same held-out split")
+    return [a - b for a, b in zip(first, second, strict=True)]
+
+
+def _interval(value: Any) -> str:
+    """``mean [low, high]`` of a bootstrap triple; – when absent."""
+    if value is None:
+        return "–"
+    mean, low, high = value
+    return f"{mean:+.3f} [{low:+.3f}, {high:+.3f}]"
 
 
 def _cell(value: Any) -> str:
@@ -514,18 +622,21 @@ _STATUS_SHORT = {
 def markdown(rows: Sequence[dict[str, Any]], plan: Plan, machine: str) -> str:
     """The results table (scores) and the cost table (seconds per run, status mix)."""
     head = (
-        f"# Learning benchmark ({plan.results_name})\n\n"
-        f"Model `{plan.model}`, seeds {list(plan.seeds)}, budget {plan.budget} generated "
-        f"completions per run; held-out n={plan.eval_samples} at T={plan.eval_temperature}, "
-        f"{plan.refine_rounds} refinement rounds (no early stop). Mean ± standard deviation over "
-        f"seeds. Machine: {machine}. Produced by `crucible bench learning"
-        f"{' --quick' if plan.results_name.endswith('quick') else ''}` "
+        f"# Learning benchmark ({plan.stem})\n\n"
+        f"Suite `{plan.suite}`, model `{plan.policy}`, seeds {list(plan.seeds)}, budget "
+        f"{plan.budget} generated completions per run; held-out n={plan.eval_samples} at "
+        f"T={plan.eval_temperature}, {plan.refine_rounds} refinement rounds (no early stop). "
+        "Mean ± standard deviation over seeds; in brackets the 95 % bootstrap interval over "
+        "held-out tasks and seeds (of pass@1 and of the paired differences). "
+        f"Machine: {machine}. Produced by `crucible bench learning"
+        f"{' --quick' if plan.smoke else ''}"
+        f"{f' --suite {plan.suite}' if plan.suite != 'crucible-steps' else ''}` "
         "(protocol: `benchmarks/learning.py`).\n\n"
     )
     scores = [
-        "| variant | pass@1 | Δ pass@1 vs start | seeds improved | pass@5 | pass@1 after 1 "
-        "refine | after 2 refines |",
-        "|---|---|---|---|---|---|---|",
+        "| variant | pass@1 | pass@1 [95 % CI] | Δ vs start [95 % CI] | method − ablation "
+        "[95 % CI] | seeds improved | pass@5 | pass@1 after 1 refine | after 2 refines |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for row in rows:
         improved = row.get("seeds_improved")
@@ -535,7 +646,9 @@ def markdown(rows: Sequence[dict[str, Any]], plan: Plan, machine: str) -> str:
                 [
                     row["variant"],
                     _cell(row.get("pass@1")),
-                    _cell(row.get("delta_pass@1")) if "delta_pass@1" in row else "–",
+                    _interval(row.get("pass@1_ci")),
+                    _interval(row.get("delta_pass@1_ci")),
+                    _interval(row.get("method_minus_ablation_ci")),
                     f"{improved}/{row['seeds']}" if improved is not None else "–",
                     _cell(row.get("pass@5")),
                     _cell(row.get("pass@1_round1")),
@@ -644,7 +757,7 @@ def run_benchmark(plan: Plan, log: Callable[[str], None]) -> dict[str, Any]:
         "runs": runs,
     }
     plan.results_dir.mkdir(parents=True, exist_ok=True)
-    stem = plan.results_dir / plan.results_name
+    stem = plan.results_dir / plan.stem
     stem.with_suffix(".json").write_text(json.dumps(report, indent=2))
     stem.with_suffix(".md").write_text(markdown(rows, plan, machine))
     plot(runs, starts, stem.with_suffix(".png"))

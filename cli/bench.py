@@ -21,6 +21,10 @@ def register(root: typer.Typer) -> None:
     root.add_typer(app, name="bench", epilog=EXIT_CODES_HELP)
 
 
+def _interval(value: Any) -> str:
+    return "–" if value is None else f"[{value[1]:+.3f}, {value[2]:+.3f}]"
+
+
 def _cell(value: Any) -> str:
     if isinstance(value, list | tuple):
         return f"{value[0]:.3f}±{value[1]:.3f}"
@@ -32,7 +36,16 @@ def learning_command(
     quick: Annotated[
         bool, typer.Option(help="Smoke run: 1 seed, budget 256, 20 held-out tasks, no ablations.")
     ] = False,
-    model: Annotated[str, typer.Option(help="Policy: tiny, smollm2-135m or a path.")] = "tiny",
+    suite: Annotated[
+        str, typer.Option(help="Task suite: crucible-steps or crucible-basic.")
+    ] = "crucible-steps",
+    model: Annotated[
+        str | None,
+        typer.Option(
+            help="Policy: tiny, tiny-steps, smollm2-135m or a path (default: the suite's, "
+            "tiny-steps for crucible-steps, tiny for crucible-basic)."
+        ),
+    ] = None,
     seeds: Annotated[
         list[int] | None, typer.Option("--seed", help="Seeds (repeatable); default 0 1 2.")
     ] = None,
@@ -64,15 +77,18 @@ def learning_command(
     ] = False,
 ) -> None:
     """Train every method from the same SFT'd start under the same budget, over several seeds,
-    and compare held-out pass@1, pass@5 and pass@1 after refinement; writes
-    benchmarks/results/learning{,_quick}.{md,json,png}. A finished run is reused when the command
-    is run again (--fresh discards them). Exits 1 when a method does not beat its start (not
-    with --quick, whose budget is too small to judge by)."""
+    and compare held-out pass@1, pass@5 and pass@1 after refinement, each pass@1 and difference
+    with a 95% bootstrap interval over tasks and seeds; writes
+    benchmarks/results/learning{,_quick}.{md,json,png} (learning_basic{,_quick} with --suite
+    crucible-basic). A finished run is reused when the command
+    is run again (--fresh discards them). Exits 1 when a method does not beat its start, i.e. the
+    interval of its difference does not lie above zero (not with --quick, whose budget is too
+    small to judge by)."""
     import shutil
 
     from crucible.benchmarks.learning import Plan, run_benchmark
 
-    changes: dict[str, Any] = {"model": model}
+    changes: dict[str, Any] = {"suite": suite, "model": model}
     if seeds:
         changes["seeds"] = tuple(seeds)
     if budget is not None:
@@ -100,8 +116,11 @@ def learning_command(
     if as_json:
         typer.echo(json.dumps(rows))
     else:
-        table = Table(title=f"held-out results ({plan.model}, seeds {list(plan.seeds)})")
-        for column in ("variant", "pass@1", "Δ vs start", "improved", "pass@5", "refine 1", "2"):
+        table = Table(
+            title=f"held-out results ({plan.suite}, {plan.policy}, seeds {list(plan.seeds)})"
+        )
+        columns = ("variant", "pass@1", "Δ vs start", "Δ 95% CI", "improved", "pass@5")
+        for column in (*columns, "refine 1", "2"):
             table.add_column(
                 column, justify="left" if column == "variant" else "right", no_wrap=True
             )
@@ -111,13 +130,14 @@ def learning_command(
                 row["variant"],
                 _cell(row.get("pass@1")),
                 _cell(row.get("delta_pass@1")),
+                _interval(row.get("delta_pass@1_ci")),
                 "–" if improved is None else f"{improved}/{row['seeds']}",
                 _cell(row.get("pass@5")),
                 _cell(row.get("pass@1_round1")),
                 _cell(row.get("pass@1_round2")),
             )
         Console(width=max(Console().width, 120)).print(table)
-        Console().print(f"results: benchmarks/results/{plan.results_name}.{{md,json,png}}")
+        Console().print(f"results: benchmarks/results/{plan.stem}.{{md,json,png}}")
     losers = [r["variant"] for r in rows[1:] if not r["ablation_of"] and not r["beats_start"]]
     if losers:
         console.print(f"[red]did not beat the starting model: {', '.join(losers)}[/red]")

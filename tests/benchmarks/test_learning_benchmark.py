@@ -6,18 +6,18 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
-from crucible.benchmarks.learning import Plan, run_benchmark
+from crucible.benchmarks.learning import Plan, run_benchmark, summarise
 from crucible.cli.main import app
-
-pytestmark = [pytest.mark.slow, pytest.mark.train]
 
 
 def _plan(tmp_path: Path) -> Plan:
     return Plan(
+        suite="crucible-basic",
         seeds=(0,),
         budget=16,
         methods=("grpo", "cycle"),
@@ -31,6 +31,8 @@ def _plan(tmp_path: Path) -> Plan:
     )
 
 
+@pytest.mark.slow
+@pytest.mark.train
 def test_every_method_runs_under_the_measured_budget_and_resumes(tmp_path: Path) -> None:
     plan = _plan(tmp_path)
     lines: list[str] = []
@@ -88,3 +90,54 @@ def test_overrides_reach_their_target_only() -> None:
     assert plan.overrides_for("rltf") == ["trainer.lr=1", "trainer.steps=3"]
     assert plan.overrides_for("grpo") == ["trainer.lr=1"]
     assert plan.overrides_for("start") == ["trainer.lr=1", "warm_start.lr=2"]
+
+
+def test_suite_picks_the_policy_and_the_data() -> None:
+    steps, basic = Plan(), Plan(suite="crucible-basic")
+    assert (steps.policy, basic.policy) == ("tiny-steps", "tiny")
+    assert "data.dataset=crucible-steps" in steps.suite_overrides()
+    assert "model.name_or_path=tiny" in basic.suite_overrides()
+    assert Plan(model="smollm2-135m").policy == "smollm2-135m"
+    assert (steps.stem, Plan.quick().stem, basic.stem) == (
+        "learning",
+        "learning_quick",
+        "learning_basic",
+    )
+    with pytest.raises(ValueError, match="unknown suite 'nope'"):
+        Plan(suite="nope").variants()
+
+
+def _run(variant: str, seed: int, cells: list[float], parent: str | None = None) -> dict[str, Any]:
+    mean = sum(cells) / len(cells)
+    return {
+        "variant": variant,
+        "ablation_of": parent,
+        "seed": seed,
+        "start": {"pass@1": 0.2},
+        "after": {"pass@1": mean},
+        "task_pass@1": cells,
+        "statuses": {"PASSED": 1},
+        **dict.fromkeys(
+            ("completions", "generated_tokens", "generation_s", "sandbox_s", "learning_s"), 1
+        ),
+        "steps": 1,
+    }
+
+
+def test_every_pass_at_1_and_difference_gets_a_bootstrap_interval() -> None:
+    start = [0.2, 0.0, 0.4, 0.2] * 10
+    starts = {seed: {"pass@1": 0.2, "task_pass@1": start} for seed in (0, 1)}
+    better = [cell + 0.3 for cell in start]
+    runs = [
+        *(_run("grpo", seed, better) for seed in (0, 1)),
+        *(_run("grpo, off", seed, start, "grpo") for seed in (0, 1)),
+    ]
+    start_row, method, ablation = summarise(runs, starts)
+    assert start_row["pass@1_ci"][0] == pytest.approx(0.2)
+    mean, low, high = method["delta_pass@1_ci"]
+    assert mean == pytest.approx(0.3) and low == pytest.approx(0.3) and high == pytest.approx(0.3)
+    assert method["beats_start"] and "method_minus_ablation_ci" not in method
+    assert ablation["delta_pass@1_ci"][0] == pytest.approx(0.0)
+    assert not ablation["beats_start"]  # an interval touching zero is not a gain
+    assert ablation["method_minus_ablation_ci"][0] == pytest.approx(0.3)
+    assert ablation["pass@1_ci"][1] < ablation["pass@1_ci"][0] < ablation["pass@1_ci"][2]
