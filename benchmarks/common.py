@@ -3,7 +3,9 @@ where it was measured."""
 
 from __future__ import annotations
 
+import math
 import platform
+import random
 import statistics
 from collections.abc import Sequence
 
@@ -32,25 +34,24 @@ def bootstrap_interval(
     and what a training seed happens to give. For a difference between two variants, pass the
     cell-by-cell differences: pairing on seed and task removes what the two share.
     """
-    import numpy as np
-
     if not scores or len({len(row) for row in scores}) != 1 or not scores[0]:
         raise ValueError(
             "scores must be a non-empty seeds x tasks matrix (every seed scored on the same tasks)"
         )
-    matrix = np.asarray(scores, dtype=float)
     if not 0 < level < 1:
         raise ValueError(f"level must lie strictly between 0 and 1, got {level}")
-    rng = np.random.default_rng(seed)
-    n_seeds, n_tasks = matrix.shape
-    seeds = rng.integers(0, n_seeds, size=(resamples, n_seeds))
-    tasks = rng.integers(0, n_tasks, size=(resamples, n_tasks))
-    means = np.array(
-        [matrix[np.ix_(seeds[r], tasks[r])].mean() for r in range(resamples)], dtype=float
-    )
-    tail = (1 - level) / 2 * 100
-    low, high = np.percentile(means, [tail, 100 - tail])
-    return float(matrix.mean()), float(low), float(high)
+    rng = random.Random(seed)
+    n_seeds, n_tasks = len(scores), len(scores[0])
+    means = []
+    for _ in range(resamples):
+        rows = [scores[rng.randrange(n_seeds)] for _ in range(n_seeds)]
+        columns = [rng.randrange(n_tasks) for _ in range(n_tasks)]
+        means.append(sum(row[c] for row in rows for c in columns) / (n_seeds * n_tasks))
+    means.sort()
+    tail = (1 - level) / 2
+    low = means[math.floor(tail * (resamples - 1))]
+    high = means[math.ceil((1 - tail) * (resamples - 1))]
+    return statistics.fmean(v for row in scores for v in row), low, high
 
 
 def machine_description() -> str:

@@ -8,11 +8,11 @@ import statistics
 from collections import defaultdict
 
 import pytest
+from real_engine import LocalEngine  # tests/sandbox, on the path through tests/conftest.py
 
 from crucible.evaluation.data import build_crucible_steps
 from crucible.evaluation.datasets import load_dataset
 from crucible.evaluation.tasks import Task
-from crucible.kernel.sandbox import SandboxHandle
 from crucible.sandbox_service.models import ExecuteResponse, Status
 
 
@@ -97,15 +97,16 @@ def _statement_lines(task: Task, completion: str) -> set[int]:
 
 
 @pytest.fixture(scope="module")
-def verdicts(tasks: list[Task]) -> dict[tuple[str, int], ExecuteResponse]:
+def verdicts(
+    tasks: list[Task], pooled_engine: LocalEngine
+) -> dict[tuple[str, int], ExecuteResponse]:
     """Every reference of every task run with coverage in the real pooled sandbox."""
     keys = [(task, index) for task in tasks for index in range(len(task.reference_completions))]
     requests = [
         task.to_request(task.reference_completions[index], collect_coverage=True)
         for task, index in keys
     ]
-    with SandboxHandle(isolation="pooled") as sandbox:
-        responses = sandbox.execute(requests)
+    responses = pooled_engine.run_all(requests)
     return {(task.task_id, index): r for (task, index), r in zip(keys, responses, strict=True)}
 
 
@@ -135,7 +136,9 @@ def test_hidden_tests_leave_branches_of_passing_code_unexecuted(
 
 
 @pytest.mark.slow
-def test_plausible_wrong_solutions_raise_on_their_line(tasks: list[Task]) -> None:
+def test_plausible_wrong_solutions_raise_on_their_line(
+    tasks: list[Task], pooled_engine: LocalEngine
+) -> None:
     pitfalls = [
         (task, found)
         for task in tasks
@@ -143,8 +146,7 @@ def test_plausible_wrong_solutions_raise_on_their_line(tasks: list[Task]) -> Non
     ]
     errors = {pitfall.error for _, (_, pitfall) in pitfalls}
     assert {"IndexError", "KeyError", "TypeError", "ZeroDivisionError"} <= errors
-    with SandboxHandle(isolation="pooled") as sandbox:
-        responses = sandbox.execute([task.to_request(body) for task, (body, _) in pitfalls])
+    responses = pooled_engine.run_all([task.to_request(body) for task, (body, _) in pitfalls])
     for (task, (_, pitfall)), response in zip(pitfalls, responses, strict=True):
         raised = [t.error for t in response.tests if t.error is not None and t.error.type]
         assert raised, task.task_id
