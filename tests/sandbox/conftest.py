@@ -63,7 +63,8 @@ def stub_for() -> Iterator[Callable[[str], pb_grpc.SandboxServiceStub]]:
 @pytest.fixture(scope="session")
 def served_engine() -> Iterator[ServedEngine]:
     """The real pooled engine behind a real gRPC server on 127.0.0.1, for the server and client
-    tests that need no control over a program's timing (ControlledEngine is for those)."""
-    served = ServedEngine("pooled")
+    tests that need no control over a program's timing (ControlledEngine is for those); its
+    HTTP front is on too."""
+    served = ServedEngine("pooled", http=True)
     yield served
     served.close()

@@ -95,16 +95,18 @@ class LocalEngine:
 
 
 class ServedEngine:
-    """The real engine behind a real gRPC server on 127.0.0.1:0, reached with the client."""
+    """The real engine behind a real gRPC server on 127.0.0.1:0 (and its HTTP front too, with
+    ``http=True``), reached with the client."""
 
-    def __init__(self, isolation: str, workers: int = 2) -> None:
+    def __init__(self, isolation: str, workers: int = 2, http: bool = False) -> None:
         self.isolation = isolation
         self._hosted = LoopThread()
         self.engine = Engine(EngineConfig(workers=workers, isolation=isolation))
-        self._server: RunningServer = self._hosted.run(
-            start_server(self.engine, "127.0.0.1:0", ServerOptions())
+        options = ServerOptions(http_address="127.0.0.1:0" if http else None)
+        self.server: RunningServer = self._hosted.run(
+            start_server(self.engine, "127.0.0.1:0", options)
         )
-        self.address = self._server.address
+        self.address = self.server.address
         self.client = SandboxClient(self.address)
 
     def run(self, req: ExecuteRequest) -> ExecuteResponse:
@@ -112,6 +114,6 @@ class ServedEngine:
 
     def close(self) -> None:
         self.client.close()
-        self._hosted.run(self._server.stop(0))
+        self._hosted.run(self.server.stop(0))
         self._hosted.run(self.engine.close())
         self._hosted.close()

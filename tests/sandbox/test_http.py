@@ -1,12 +1,15 @@
 """The HTTP front's mechanics through a real HTTP client (httpx) on 127.0.0.1: the JSON Execute,
 bad JSON, oversized bodies, a full engine queue, the connection bound, metrics and logs.
 
-The engine is :class:`ControlledEngine` (see sandbox_harness.py for why); verdicts of real
-programs over HTTP are compared with gRPC's in test_http_live.py.
+The engine is the real one (the session's ``served_engine``) where a test needs no control over
+timing, admission or the server's options, and :class:`ControlledEngine` (see sandbox_harness.py
+for why) where it does; verdicts of real programs over HTTP are compared with gRPC's in
+test_http_live.py.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import threading
@@ -15,6 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
+from real_engine import ServedEngine
 from sandbox_harness import ControlledEngine, request, verdict, wait_until
 
 from crucible.sandbox_service import wire
@@ -74,27 +78,42 @@ def hold(client: httpx.Client, engine: ControlledEngine, count: int) -> list[thr
     return held
 
 
-def test_ping_answers_pong(http: Callable[..., tuple[RunningServer, httpx.Client]]) -> None:
-    _, client = http(controlled())
+@pytest.fixture
+def served_http(served_engine: ServedEngine) -> Iterator[tuple[RunningServer, httpx.Client]]:
+    """The session's real server and a client of its HTTP front (closed after the test)."""
+    assert served_engine.server.http_endpoint is not None
+    with httpx.Client(base_url=served_engine.server.http_endpoint.url, timeout=60) as client:
+        yield served_engine.server, client
+
+
+def test_ping_answers_pong(served_http: tuple[RunningServer, httpx.Client]) -> None:
+    _, client = served_http
     reply = client.get("/v1/ping")
     assert reply.status_code == 200
     assert reply.json() == "pong"
 
 
 def test_execute_returns_the_engines_verdict_in_the_json_mapping(
-    http: Callable[..., tuple[RunningServer, httpx.Client]],
+    served_http: tuple[RunningServer, httpx.Client],
 ) -> None:
-    server, client = http(controlled())
+    server, client = served_http
+    before = requests_counted(server, "POST /v1/execute", "OK")
     reply = client.post("/v1/execute", json=body(request_id="a"))
     assert reply.status_code == 200
-    assert reply.json() == proto_json(wire.response_to_proto(verdict(request(request_id="a"))))
-    assert requests_counted(server, "POST /v1/execute", "OK") == 1
+    answer = reply.json()
+    assert (answer["request_id"], answer["status"], answer["isolation"]) == (
+        "a",
+        "PASSED",
+        "POOLED",
+    )
+    assert set(answer) == set(proto_json(wire.response_to_proto(verdict(request()))))  # every field
+    assert requests_counted(server, "POST /v1/execute", "OK") == before + 1
 
 
 def test_execute_accepts_the_camel_case_names_of_the_mapping(
-    http: Callable[..., tuple[RunningServer, httpx.Client]],
+    served_http: tuple[RunningServer, httpx.Client],
 ) -> None:
-    _, client = http(controlled())
+    _, client = served_http
     document = {"requestId": "camel", "source": "pass", "tests": [{"assertTest": {"code": "1"}}]}
     reply = client.post("/v1/execute", json=document)
     assert reply.status_code == 200
@@ -114,16 +133,17 @@ def test_execute_accepts_the_camel_case_names_of_the_mapping(
     ],
 )
 def test_malformed_requests_are_400_naming_the_problem(
-    http: Callable[..., tuple[RunningServer, httpx.Client]], content: bytes, message: str
+    served_http: tuple[RunningServer, httpx.Client], content: bytes, message: str
 ) -> None:
-    server, client = http(controlled())
+    server, client = served_http
+    before = requests_counted(server, "POST /v1/execute", "INVALID_ARGUMENT")
     reply = client.post("/v1/execute", content=content)
     assert reply.status_code == 400
     error = reply.json()["error"]
     assert error["status"] == "INVALID_ARGUMENT"
     assert error["code"] == 400
     assert message in error["message"]
-    assert requests_counted(server, "POST /v1/execute", "INVALID_ARGUMENT") == 1
+    assert requests_counted(server, "POST /v1/execute", "INVALID_ARGUMENT") == before + 1
 
 
 def test_a_body_over_the_message_bound_is_413_before_it_is_read(
@@ -187,9 +207,9 @@ def test_connections_beyond_the_servers_bound_are_refused_before_the_engine(
 
 
 def test_every_http_request_is_logged_as_a_grpc_one_is(
-    http: Callable[..., tuple[RunningServer, httpx.Client]], caplog: pytest.LogCaptureFixture
+    served_http: tuple[RunningServer, httpx.Client], caplog: pytest.LogCaptureFixture
 ) -> None:
-    _, client = http(controlled())
+    _, client = served_http
     with caplog.at_level(logging.INFO, logger="crucible.sandbox.server"):
         client.post("/v1/execute", json=body(request_id="logged"))
         client.post("/v1/execute", content=b"{")
@@ -210,16 +230,27 @@ def test_stopping_the_server_lets_a_request_in_flight_finish(
     server, client = http(engine)
     replies: list[httpx.Response] = []
     sender = threading.Thread(
-        target=lambda: replies.append(client.post("/v1/execute", json=body("sleep:0.5", "late")))
+        target=lambda: replies.append(client.post("/v1/execute", json=body("block", "late")))
     )
     sender.start()
     wait_until(lambda: engine.calls == 1)
-    loop_thread.run(server.stop(5))
+    stopping = asyncio.run_coroutine_threadsafe(server.stop(5), loop_thread.loop)
+    wait_until(lambda: refused(server))  # the server is stopping, the request still held
+    engine.release()
     sender.join(timeout=10)
+    stopping.result(timeout=10)
     assert replies[0].status_code == 200
     assert replies[0].json()["request_id"] == "late"
-    with pytest.raises(httpx.ConnectError):
-        client.get("/v1/ping")
+
+
+def refused(server: RunningServer) -> bool:
+    """Whether a new connection to the HTTP front is refused."""
+    assert server.http_endpoint is not None
+    try:
+        httpx.get(server.http_endpoint.url + "/v1/ping", timeout=5)
+    except httpx.ConnectError:
+        return True
+    return False
 
 
 def test_a_full_queue_answers_run_code_429_in_sandbox_fusions_shape(
