@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from pathlib import Path
@@ -20,6 +19,7 @@ from pathlib import Path
 import grpc
 import psutil
 import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 from live_server import LiveServer, live_server, wait_until
 
 from crucible.sandbox.v1 import sandbox_pb2 as pb
@@ -282,7 +282,7 @@ def test_shutdown_with_requests_in_flight_loses_none(tmp_path: Path) -> None:
             "3 queued requests and 2 batch items waiting in the engine",
         )
         server.process.send_signal(signal.SIGTERM)
-        time.sleep(0.5)
+        wait_until(lambda: _draining(channel), 20, "the server reports NOT_SERVING (draining)")
         late = stub.Execute.future(program("late", SLEEPER.format(seconds=0.1)), timeout=60)
 
         outcomes: dict[str, str] = {}
@@ -311,6 +311,18 @@ def test_shutdown_with_requests_in_flight_loses_none(tmp_path: Path) -> None:
                 assert (logged[name] == "OK") == (outcome == "PASSED"), (name, outcome, logged)
         assert {"short", "endless", "queued-0", "batch-0", "batch-1"} <= set(logged)
         server.assert_nothing_left()
+
+
+def _draining(channel: grpc.Channel) -> bool:
+    """Whether the server has begun its graceful shutdown: its health check no longer answers
+    SERVING (it may already refuse the call)."""
+    try:
+        reply = health_pb2_grpc.HealthStub(channel).Check(
+            health_pb2.HealthCheckRequest(service=wire.SERVICE_NAME), timeout=5
+        )
+    except grpc.RpcError:
+        return True
+    return reply.status != health_pb2.HealthCheckResponse.SERVING
 
 
 def _outcome(call: Future[pb.ExecuteResponse]) -> str:
