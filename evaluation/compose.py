@@ -91,14 +91,25 @@ def warm_start(
     fine_tune(
         model,
         tokenizer,
-        [
-            (task.prompt, task.canonical_completion or "")
-            for task in tasks
-            if task.canonical_completion
-        ],
+        warm_start_pairs(run, tokenizer, tasks),
         epochs=run.warm_start.sft_epochs,
         lr=run.warm_start.lr,
         batch_size=run.warm_start.batch_size,
         seed=run.trainer.seed,
         progress=not console.quiet,
     )
+
+
+def warm_start_pairs(
+    run: RunConfig, tokenizer: Any, tasks: Sequence[Task]
+) -> list[tuple[str, str]]:
+    """The warm start's (prompt, target) pairs: each prompt exactly as the sampler will show it
+    to the model (:func:`kernel.sampler.format_prompt`: the BOS token, or the chat template
+    around it), so the policy learns to continue the text it is later sampled from."""
+    from crucible.kernel.sampler import format_prompt
+
+    return [
+        (format_prompt(tokenizer, task.prompt, run.data.chat), task.canonical_completion)
+        for task in tasks
+        if task.canonical_completion
+    ]
