@@ -3,13 +3,14 @@ against: the same programs with no sandbox, no server and no protocol.
 
 * ``exec``: one interpreter execs every program in turn (a fresh globals dict each), one core.
 * ``fork``: ``lanes`` interpreters pull program numbers from one queue (a pipe); for each, the
-  lane forks and the child execs the program, as the pooled sandbox's harness forks a child per
-  test. With ``warm`` imports each lane imports, before the clock starts, every module the
-  programs import (as a warm worker may preload them); cold, each child imports its own.
+  lane compiles the program, forks, and the child execs it, as the pooled sandbox's harness
+  compiles a candidate and forks a child per test. With ``warm`` imports each lane imports,
+  before the clock starts, every module the programs import (as a warm worker may preload
+  them); cold, each child imports its own.
 
 Every lane is a fresh ``python -I -S`` (the interpreter the sandbox's harness runs on), so
 nothing of the benchmark process (gRPC, pydantic) is in the forked image. A program passes when
-it runs to the end without an exception.
+it compiles and runs to the end without an exception.
 """
 
 from __future__ import annotations
@@ -34,9 +35,9 @@ for name in json.loads(sys.argv[4]):
         pass
 queue, mode = int(sys.argv[2]), sys.argv[3]
 
-def run(index):
+def run(code):
     try:
-        exec(compile(programs[index], f"<program {index}>", "exec"), {"__name__": "__main__"})
+        exec(code, {"__name__": "__main__"})
     except BaseException:
         return False
     return True
@@ -45,12 +46,18 @@ done = []
 print("ready", flush=True)
 while len(item := os.read(queue, 2)) == 2:
     index = int.from_bytes(item, "big")
-    if mode == "exec":
-        passed = run(index)
+    try:
+        code = compile(programs[index], f"<program {index}>", "exec")
+    except (SyntaxError, ValueError):
+        code = None
+    if code is None:
+        passed = False
+    elif mode == "exec":
+        passed = run(code)
     else:
         pid = os.fork()
         if pid == 0:
-            os._exit(0 if run(index) else 1)
+            os._exit(0 if run(code) else 1)
         passed = os.waitpid(pid, 0)[1] == 0
     done.append([time.monotonic(), passed])
 print(json.dumps(done), flush=True)
@@ -58,10 +65,15 @@ print(json.dumps(done), flush=True)
 
 
 def imported_modules(programs: list[str]) -> list[str]:
-    """The top-level modules the programs' import statements name, sorted."""
+    """The top-level modules the programs' import statements name, sorted (a program that does
+    not parse imports nothing)."""
     names: set[str] = set()
     for program in programs:
-        for node in ast.walk(ast.parse(program)):
+        try:
+            tree = ast.parse(program)
+        except (SyntaxError, ValueError):
+            continue
+        for node in ast.walk(tree):
             if isinstance(node, ast.Import):
                 names.update(alias.name.split(".")[0] for alias in node.names)
             elif isinstance(node, ast.ImportFrom) and node.module and not node.level:

@@ -68,9 +68,9 @@ def test_a_round_measures_every_side_and_its_ratios_follow_from_its_rows(pooled:
 
 @pytest.mark.parametrize(("mode", "lanes"), [("exec", 1), ("fork", 2)])
 def test_the_floor_runs_every_program_once_and_counts_its_failures(mode: str, lanes: int) -> None:
-    programs = ["import json\nassert json.loads('1') == 1\n", "assert 1 == 2\n", "x = 1\n"] * 3
-    row = run_floor(programs, sys.executable, mode, lanes)  # type: ignore[arg-type]
-    assert (row["runs"], row["passed"]) == (9, 6)
+    programs = ["import json\nassert json.loads('1') == 1\n", "assert 1 == 2\n", "x = (\n", "x = 1"]
+    row = run_floor(programs * 3, sys.executable, mode, lanes)  # type: ignore[arg-type]
+    assert (row["runs"], row["passed"]) == (12, 6)
     assert 0 < row["p50_ms"] <= row["p99_ms"]
 
 
