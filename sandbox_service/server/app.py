@@ -70,8 +70,11 @@ class ServerOptions(BaseModel):
     )
     batch_concurrency: Annotated[int, Field(ge=1)] | None = Field(
         default=None,
-        description="Programs one ExecuteBatch stream runs at once. None = the engine's workers, "
-        "so one stream keeps every worker busy without filling the queue other callers share.",
+        description="Programs one ExecuteBatch stream has in the engine at once. None = twice "
+        "the engine's workers: one running in each worker and one waiting for it, so a worker "
+        "that finishes starts the stream's next program at once instead of after the answer is "
+        "written and the next item read; the stream takes at most `workers` places of the queue "
+        "other callers share.",
     )
     max_connection_age_s: Annotated[float, Field(gt=0)] | None = Field(
         default=None,
@@ -157,7 +160,7 @@ async def start_server(
         options=channel_options,
         maximum_concurrent_rpcs=max_concurrent,
     )
-    servicer = SandboxServicer(engine, options.batch_concurrency or config.workers, metrics)
+    servicer = SandboxServicer(engine, options.batch_concurrency or 2 * config.workers, metrics)
     # generated code is untyped
     pb_grpc.add_SandboxServiceServicer_to_server(servicer, server)  # type: ignore[no-untyped-call]
 

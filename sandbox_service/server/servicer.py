@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import grpc
 
@@ -83,9 +83,10 @@ class SandboxServicer(pb_grpc.SandboxServiceServicer):
             answers.put_nowait(await self._batch_item(item, context))
 
         async def feed() -> None:
+            draining = asyncio.ensure_future(self._draining.wait())
             try:
                 items = aiter(request_iterator)
-                while (item := await self._next_item(items)) is not None:
+                while (item := await self._next_item(items, draining)) is not None:
                     await slots.acquire()
                     refused = self._refused_id(item, seen, context)
                     if refused is not None:
@@ -96,6 +97,7 @@ class SandboxServicer(pb_grpc.SandboxServiceServicer):
                     task.add_done_callback(running.discard)
                 await asyncio.gather(*running)
             finally:
+                draining.cancel()
                 answers.put_nowait(None)  # ends the writer, also when reading failed
 
         feeder = asyncio.create_task(feed())
@@ -113,15 +115,14 @@ class SandboxServicer(pb_grpc.SandboxServiceServicer):
             await _abort(context, Failure(grpc.StatusCode.UNAVAILABLE, message))
 
     async def _next_item(
-        self, items: AsyncIterator[pb.ExecuteBatchRequest]
+        self, items: AsyncIterator[pb.ExecuteBatchRequest], draining: asyncio.Future[Any]
     ) -> pb.ExecuteBatchRequest | None:
-        """The stream's next item; None at its end or once the server drains."""
-        if self._draining.is_set():
+        """The stream's next item; None at its end or once the server drains (``draining``:
+        one waiter on :meth:`drain` for the whole stream, not a new one per item)."""
+        if draining.done():
             return None
         reading = asyncio.ensure_future(anext(items, None))
-        draining = asyncio.ensure_future(self._draining.wait())
         await asyncio.wait((reading, draining), return_when=asyncio.FIRST_COMPLETED)
-        draining.cancel()
         if reading.done():
             return reading.result()
         reading.cancel()

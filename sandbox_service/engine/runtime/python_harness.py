@@ -198,8 +198,7 @@ def _run_test(job: dict[str, Any], index: int, code: Any, workdir: str) -> dict[
     stdin_path = "/dev/null"
     if test["kind"] == "stdio":
         stdin_path = os.path.join(workdir, ".stdin")
-        with open(stdin_path, "w", encoding="utf-8") as handle:
-            handle.write(test["stdin"])
+        _write_file(stdin_path, test["stdin"])
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
     res_r, res_w = os.pipe()
@@ -241,16 +240,28 @@ def _run_test(job: dict[str, Any], index: int, code: Any, workdir: str) -> dict[
     }
 
 
-def _emit(record: dict[str, Any]) -> None:
-    data = (_child.dumps(record) + "\n").encode()
+def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
-        view = view[os.write(1, view) :]
+        view = view[os.write(fd, view) :]
+
+
+def _emit(record: dict[str, Any]) -> None:
+    _write_all(1, (_child.dumps(record) + "\n").encode())
+
+
+def _write_file(path: str, text: str) -> None:
+    """``open(path, "w").write(text)`` in plain system calls: a text file object costs more
+    than the write (a tenth of a millisecond of every job here)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+    try:
+        _write_all(fd, text.encode("utf-8"))
+    finally:
+        os.close(fd)
 
 
 def _write_solution(job: dict[str, Any]) -> None:
-    with open(job["path"], "w", encoding="utf-8") as handle:
-        handle.write(job["source"])
+    _write_file(job["path"], job["source"])
 
 
 def _compile_candidate(job: dict[str, Any]) -> Any:
