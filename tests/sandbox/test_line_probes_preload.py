@@ -1,0 +1,46 @@
+"""Pooled workers load Python's line probes (slipcover) at start by default, and with
+``preload_line_probes=False`` only for their first job that collects coverage, which they then
+keep. A program sees its worker's modules (the test child is forked from it), so it can tell."""
+
+from __future__ import annotations
+
+from real_engine import LocalEngine, call_test, request
+
+from crucible.sandbox_service.models import Status
+
+PROBE = "import sys\n\ndef probes_loaded():\n    return 'slipcover' in sys.modules\n"
+
+
+def _probes_loaded(engine: LocalEngine, coverage: bool = False) -> bool:
+    verdict = engine.run(
+        request(PROBE, call_test("probes_loaded", [], True), collect_coverage=coverage)
+    )
+    assert verdict.status in {Status.PASSED, Status.WRONG_ANSWER}, verdict
+    return verdict.status is Status.PASSED
+
+
+def test_a_worker_preloads_the_probes_by_default() -> None:
+    engine = LocalEngine("pooled", workers=1)
+    try:
+        assert _probes_loaded(engine)
+    finally:
+        engine.close()
+
+
+def test_without_the_preload_a_worker_loads_them_for_its_first_coverage_job() -> None:
+    engine = LocalEngine("pooled", workers=1, preload_line_probes=False)
+    try:
+        assert not _probes_loaded(engine)
+        assert not _probes_loaded(engine)  # a job without coverage does not load them
+        covered = engine.run(
+            request(
+                PROBE + "probes_loaded()\n",
+                call_test("probes_loaded", [], True),
+                collect_coverage=True,
+            )
+        )
+        assert covered.status is Status.PASSED
+        assert covered.executed_lines == [1, 3, 4, 5]
+        assert _probes_loaded(engine)  # kept for the worker's later jobs
+    finally:
+        engine.close()
