@@ -11,6 +11,7 @@ COMPONENTS = {"server", "nsjail", "harness", "tests", "client", "total"}
 
 
 @pytest.mark.slow
+@pytest.mark.train  # HumanEval's programs are one of the runs
 def test_every_component_of_a_run_is_charged() -> None:
     outcome = cpu_cost(workers=2, trivial=100, rounds=1)
     for run, count in (("trivial", 100), ("humaneval", 164)):
