@@ -375,11 +375,11 @@ def plot(rows: list[dict[str, Any]], path: Path) -> None:
 
 
 def _table(rows: list[dict[str, Any]]) -> str:
-    header = f"{'path':<48}{'conc':>6}{'runs':>7}{'runs/s':>10}{'p50 ms':>10}{'p99 ms':>10}"
+    header = f"{'path':<62}{'conc':>6}{'runs':>7}{'runs/s':>10}{'p50 ms':>10}{'p99 ms':>10}"
     lines = [header, "-" * len(header)]
     for row in rows:
         lines.append(
-            f"{row['path']:<48}{row['concurrency']:>6}{row['runs']:>7}{row['runs_per_s']:>10.1f}"
+            f"{row['path']:<62}{row['concurrency']:>6}{row['runs']:>7}{row['runs_per_s']:>10.1f}"
             f"{row['p50_ms']:>10.1f}{row['p99_ms']:>10.1f}"
         )
     return "\n".join(lines)
