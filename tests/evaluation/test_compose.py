@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import pytest
 
+pytest.importorskip("torch")
+
 from crucible.evaluation.compose import warm_start_pairs
 from crucible.evaluation.datasets import load_dataset
 from crucible.kernel.config import ModelConfig
