@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-pytest.importorskip("torch")
+pytest.importorskip("torch", reason="needs the train extra")
 
 from crucible.evaluation.compose import warm_start_pairs
 from crucible.evaluation.datasets import load_dataset
