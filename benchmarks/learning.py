@@ -567,6 +567,11 @@ def summarise(
             row["method_minus_ablation_ci"] = bootstrap_interval(
                 [_minus(cells[parent, r["seed"]], cells[label, r["seed"]]) for r in mine]
             )
+        names = dict.fromkeys(name for r in mine for name in r.get("activity", {}))
+        row["activity"] = {
+            name: statistics.fmean(float(r["activity"].get(name, 0.0)) for r in mine)
+            for name in names
+        }
         row["seeds_improved"] = sum(1 for d in deltas if d > 0)
         row["beats_start"] = row["delta_pass@1_ci"][1] > 0
         for key in ("completions", "generated_tokens", "generation_s", "sandbox_s", "learning_s"):
@@ -668,10 +673,22 @@ def markdown(rows: Sequence[dict[str, Any]], plan: Plan, machine: str) -> str:
             f"{row['generated_tokens']:.0f} | {row['generation_s']:.1f} | "
             f"{row['sandbox_s']:.1f} | {row['learning_s']:.1f} | {per_step} | {mix} |"
         )
+    activity = [
+        "| variant | mechanism activity (mean over the run's steps and seeds) |",
+        "|---|---|",
+    ]
+    for row in rows[1:]:
+        measured = ", ".join(f"`{k}` {v:.3f}" for k, v in row.get("activity", {}).items())
+        activity.append(f"| {row['variant']} | {measured or '–'} |")
     return (
         head
         + "## Held-out scores\n\n"
         + "\n".join(scores)
+        + "\n\n## Mechanism activity\n\n"
+        + "Each method's own activity metrics (issue 15), averaged over its steps in each run "
+        "(`summary.json`'s `activity`) and then over seeds; a metric reads 0 in a run whose "
+        "mechanism is off.\n\n"
+        + "\n".join(activity)
         + "\n\n## Cost per run (seconds, mean over seeds) and the training verdicts\n\n"
         + "Learning s = training wall time − generation − sandbox wait (held-out evaluations "
         "excluded). Offline methods' steps are the rows their trainer logs (optimiser steps "
@@ -682,9 +699,16 @@ def markdown(rows: Sequence[dict[str, Any]], plan: Plan, machine: str) -> str:
 ABLATION_STYLES = ("--", ":", "-.")
 
 
-def plot(runs: Sequence[dict[str, Any]], starts: dict[int, dict[str, Any]], path: Path) -> None:
+def plot(
+    runs: Sequence[dict[str, Any]],
+    starts: dict[int, dict[str, Any]],
+    rows: Sequence[dict[str, Any]],
+    path: Path,
+) -> None:
     """Held-out pass@1 against generated completions, one line per variant (mean over seeds);
-    ablations dashed or dotted in their method's colour."""
+    ablations dashed or dotted in their method's colour. Each variant's last point carries the
+    95 % bootstrap interval of its final pass@1 (``rows``: :func:`summarise`'s), and the start's
+    interval is a grey band."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -695,6 +719,10 @@ def plot(runs: Sequence[dict[str, Any]], starts: dict[int, dict[str, Any]], path
     siblings: Counter[str] = Counter()
     start_mean = statistics.fmean(float(s["pass@1"]) for s in starts.values())
     axis.axhline(start_mean, color="grey", linewidth=0.8, linestyle=":", label="start (SFT)")
+    intervals = {row["variant"]: row.get("pass@1_ci") for row in rows}
+    start_ci = intervals.get("start (SFT)")
+    if start_ci is not None:
+        axis.axhspan(start_ci[1], start_ci[2], color="grey", alpha=0.15, linewidth=0)
     for label in dict.fromkeys(r["variant"] for r in runs):
         mine = [r for r in runs if r["variant"] == label]
         length = min(len(r["curve"]) for r in mine)
@@ -710,10 +738,22 @@ def plot(runs: Sequence[dict[str, Any]], starts: dict[int, dict[str, Any]], path
             xs, ys, marker="o" if not parent else "s", linestyle=style, color=colour, label=label
         )
         colours.setdefault(label, line.get_color())
+        interval = intervals.get(label)
+        if interval is not None:
+            mean, low, high = interval
+            axis.errorbar(
+                xs[-1],
+                mean,
+                yerr=[[mean - low], [high - mean]],
+                color=line.get_color(),
+                capsize=4,
+                linewidth=1,
+            )
     axis.set_xlabel("generated completions (training budget)")
     axis.set_ylabel("held-out pass@1")
     axis.set_title(
-        "Learning under one budget (mean over seeds; offline methods: start and end only)",
+        "Learning under one budget (mean over seeds; offline methods: start and end only)\n"
+        "bars: 95 % bootstrap interval of the final pass@1; grey band: the start's",
         fontsize=10,
     )
     axis.grid(alpha=0.3)
@@ -755,5 +795,5 @@ def run_benchmark(plan: Plan, log: Callable[[str], None]) -> dict[str, Any]:
     stem = plan.results_dir / plan.stem
     stem.with_suffix(".json").write_text(json.dumps(report, indent=2))
     stem.with_suffix(".md").write_text(markdown(rows, plan, machine))
-    plot(runs, starts, stem.with_suffix(".png"))
+    plot(runs, starts, rows, stem.with_suffix(".png"))
     return report

@@ -61,6 +61,12 @@ def test_every_method_runs_under_the_measured_budget_and_resumes(tmp_path: Path)
     assert written["runs"] == json.loads(json.dumps(report["runs"]))
     table = (results / "toy.md").read_text()
     assert "| grpo |" in table and "| cycle |" in table
+    # the activity table carries each run's metrics, averaged as the rows say
+    cycle_row = next(row for row in report["rows"] if row["variant"] == "cycle")
+    share = cycle_row["activity"]["refine_share"]
+    assert share == pytest.approx(runs["cycle"]["activity"]["refine_share"])
+    assert f"| cycle | `refine_share` {share:.3f}" in table
+    assert "| grpo | – |" in table
     assert (results / "toy.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert any("seed 0: grpo" in line for line in lines)
 
@@ -141,3 +147,14 @@ def test_every_pass_at_1_and_difference_gets_a_bootstrap_interval() -> None:
     assert not ablation["beats_start"]  # an interval touching zero is not a gain
     assert ablation["method_minus_ablation_ci"][0] == pytest.approx(0.3)
     assert ablation["pass@1_ci"][1] < ablation["pass@1_ci"][0] < ablation["pass@1_ci"][2]
+
+
+def test_activity_is_averaged_over_seeds_and_a_missing_metric_counts_as_zero() -> None:
+    start = [0.2, 0.0] * 5
+    starts = {seed: {"pass@1": 0.1, "task_pass@1": start} for seed in (0, 1)}
+    runs = [
+        {**_run("stepcoder", 0, start), "activity": {"fgo_masked_token_fraction": 0.2}},
+        {**_run("stepcoder", 1, start), "activity": {}},
+    ]
+    _, method = summarise(runs, starts)
+    assert method["activity"] == {"fgo_masked_token_fraction": pytest.approx(0.1)}
