@@ -583,6 +583,14 @@ def summarise(
         total = sum(statuses.values()) or 1
         row["status_mix"] = {k: round(v / total, 3) for k, v in statuses.most_common()}
         rows.append(row)
+    by_variant = {row["variant"]: row for row in rows}
+    for row in rows[1:]:
+        parent = by_variant.get(row.get("ablation_of") or "")
+        # An ablation switches a mechanism off, so some activity metric must differ from the
+        # full method's; identical activity means the switch did nothing (a bug, not a result).
+        row["activity_equals_method"] = bool(
+            parent is not None and row["activity"] and row["activity"] == parent["activity"]
+        )
     return rows
 
 
@@ -679,6 +687,8 @@ def markdown(rows: Sequence[dict[str, Any]], plan: Plan, machine: str) -> str:
     ]
     for row in rows[1:]:
         measured = ", ".join(f"`{k}` {v:.3f}" for k, v in row.get("activity", {}).items())
+        if row.get("activity_equals_method"):
+            measured += " — **the same as the full method's: the ablation switched nothing off**"
         activity.append(f"| {row['variant']} | {measured or '–'} |")
     return (
         head

@@ -158,3 +158,20 @@ def test_activity_is_averaged_over_seeds_and_a_missing_metric_counts_as_zero() -
     ]
     _, method = summarise(runs, starts)
     assert method["activity"] == {"fgo_masked_token_fraction": pytest.approx(0.1)}
+
+
+def test_an_ablation_whose_activity_equals_its_methods_is_flagged() -> None:
+    start = [0.2, 0.0] * 5
+    starts = {0: {"pass@1": 0.1, "task_pass@1": start}}
+    active = {"fgo_masked_token_fraction": 0.2, "cccs_stage_mean": 2.0}
+    runs = [
+        {**_run("stepcoder", 0, start), "activity": active},
+        {**_run("stepcoder, FGO off", 0, start, "stepcoder"), "activity": active},
+        {
+            **_run("stepcoder, CCCS off", 0, start, "stepcoder"),
+            "activity": {**active, "cccs_stage_mean": 0.0},
+        },
+    ]
+    _, method, broken, sound = summarise(runs, starts)
+    assert not method["activity_equals_method"]
+    assert broken["activity_equals_method"] and not sound["activity_equals_method"]
