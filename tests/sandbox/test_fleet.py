@@ -165,8 +165,16 @@ def test_one_execute_call_of_the_kernel_spreads_over_the_fleet(tmp_path: Path) -
             (tmp_path / name).mkdir()
             servers.append(stack.enter_context(live_server(tmp_path / name, workers=1)))
         handle = stack.enter_context(SandboxHandle([s.address for s in servers], streams=6))
+        # round_robin balances over the servers it is connected to; a fresh channel may not be
+        # connected to all three yet. A trainer's handle lives for the run: warm this one up
+        # until every server has answered once (bounded), as a long-lived handle would be.
+        for _ in range(50):
+            handle.execute([request(count + i) for i in range(6)])
+            if all(server.request_logs() for server in servers):
+                break
+        before = [len(server.request_logs()) for server in servers]
         verdicts = handle.execute([request(i) for i in range(count)])
-        served = [len(server.request_logs()) for server in servers]
+        served = [len(s.request_logs()) - b for s, b in zip(servers, before, strict=True)]
     assert [v.request_id for v in verdicts] == [f"r{i}" for i in range(count)]
     assert {v.status for v in verdicts} == {Status.PASSED}
     assert sum(served) == count
