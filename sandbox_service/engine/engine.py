@@ -135,10 +135,9 @@ class EngineConfig(BaseModel):
         description="Pooled workers load slipcover (Python's line probes) when they start, so "
         "every test's CPU time is measured in the same process image. False: a worker loads it "
         "for its first job that collects coverage and keeps it; tests in workers that have not "
-        "(no coverage asked yet) cost about 1 ms less CPU each (a smaller image to fork and "
-        "exit, without the at-fork hooks of the modules slipcover imports), but a test's "
-        "CPU time then depends on whether its worker served a coverage job before. Isolation "
-        "is the same either way.",
+        "(no coverage asked yet) cost about 0.1 ms less CPU each (a smaller image to fork and "
+        "exit), but a test's CPU time then depends on whether its worker served a coverage job "
+        "before. Isolation is the same either way.",
     )
     cgroup_parent: Annotated[str, AfterValidator(check_cgroup_parent)] = Field(
         default_factory=lambda: os.environ.get("CRUCIBLE_CGROUP_PARENT", CGROUP_PARENT),

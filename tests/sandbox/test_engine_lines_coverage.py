@@ -221,7 +221,7 @@ def test_every_pooled_worker_is_alike_whether_or_not_it_served_coverage(
     # A test's CPU time includes its fork and exit, which grow with what the worker holds: a
     # pooled worker loads the line probes at start, not on its first coverage job, so CPU
     # times do not depend on which worker ran a test. A strict jail loads them only when asked.
-    probe = "import sys\nloaded = 'slipcover' in sys.modules\n"
+    probe = "import sys\nloaded = 'slipcover.slipcover' in sys.modules\n"
     verdict = sandbox.run(request(probe, assert_test("assert loaded")))
     expected = Status.PASSED if sandbox.isolation == "pooled" else Status.WRONG_ANSWER
     assert verdict.status is expected

@@ -1,6 +1,8 @@
 """Pooled workers load Python's line probes (slipcover) at start by default, and with
 ``preload_line_probes=False`` only for their first job that collects coverage, which they then
-keep. A program sees its worker's modules (the test child is forked from it), so it can tell."""
+keep. A program sees its worker's modules (the test child is forked from it), so it can tell:
+the harness keeps slipcover's probe module ``slipcover.slipcover`` (not the package, nor the
+``threading`` module slipcover would import: python_harness._load_slipcover)."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ from real_engine import LocalEngine, call_test, request
 
 from crucible.sandbox_service.models import Status
 
-PROBE = "import sys\n\ndef probes_loaded():\n    return 'slipcover' in sys.modules\n"
+PROBE = "import sys\n\ndef probes_loaded():\n    return 'slipcover.slipcover' in sys.modules\n"
 
 
 def _probes_loaded(engine: LocalEngine, coverage: bool = False) -> bool:
@@ -23,6 +25,25 @@ def test_a_worker_preloads_the_probes_by_default() -> None:
     engine = LocalEngine("pooled", workers=1)
     try:
         assert _probes_loaded(engine)
+    finally:
+        engine.close()
+
+
+def test_the_preload_brings_no_module_with_at_fork_hooks() -> None:
+    """threading and random run Python in every forked test (python_harness._load_slipcover):
+    a default worker's image must not hold them, and a program that imports them gets them."""
+    source = (
+        "import sys\n"
+        "PRELOADED = sorted({'threading', 'random'} & set(sys.modules))\n"
+        "import random, threading\n"
+        "threading.Thread(target=random.random).start()\n"
+        "def preloaded():\n"
+        "    return PRELOADED\n"
+    )
+    engine = LocalEngine("pooled", workers=1)
+    try:
+        verdict = engine.run(request(source, call_test("preloaded", [], [])))
+        assert verdict.status is Status.PASSED, verdict
     finally:
         engine.close()
 
