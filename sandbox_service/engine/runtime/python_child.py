@@ -11,11 +11,11 @@ token. Tracebacks are read from the traceback objects themselves, without the ha
 
 from __future__ import annotations
 
+import _signal  # type: ignore[import-not-found]  # the C module under signal: no stubs
 import builtins
 import io
 import json
 import os
-import signal
 import sys
 import types
 from _json import encode_basestring_ascii as _c_encode_string
@@ -32,6 +32,13 @@ MODULE_NAME = "solution"
 
 _write = os.write
 _exit = os._exit
+# The C functions, not the signal module's wrappers, which map numbers to enums in Python and
+# so write to dozens of the parent's pages in every forked test.
+_set_handler, _SIGINT, _default_int_handler = (
+    _signal.signal,
+    _signal.SIGINT,
+    _signal.default_int_handler,
+)
 _settrace, _gettrace = sys.settrace, sys.gettrace
 _setprofile, _getprofile = sys.setprofile, sys.getprofile
 _setrecursionlimit, _RECURSION_LIMIT = sys.setrecursionlimit, sys.getrecursionlimit()
@@ -157,6 +164,16 @@ def _exception_record(exc: BaseException, kind: str, sources: dict[str, list[str
     return record
 
 
+def _sources(job: dict[str, Any], test: dict[str, Any]) -> dict[str, list[str]]:
+    """The lines of the candidate's file and of the test's code, by file name, for tracebacks
+    (only built when a test fails: splitting them costs every other test memory to copy)."""
+    sources = {job["path"]: job["source"].splitlines()}
+    compiled = test.get("compiled")
+    if compiled is not None:
+        sources[compiled.co_filename] = test["code"].splitlines()
+    return sources
+
+
 def run_child(
     job: dict[str, Any],
     test: dict[str, Any],
@@ -167,13 +184,9 @@ def run_child(
 ) -> NoReturn:
     """Runs in the forked child: the candidate, then the test (an assert test's code with the
     globals ``test_globals`` makes of the candidate's). Never returns."""
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    _set_handler(_SIGINT, _default_int_handler)
     kind = test["kind"]
-    compiled = test.get("compiled")
     args = json.loads(test["args_json"]) if kind == "call" else []
-    sources = {job["path"]: job["source"].splitlines()}
-    if compiled is not None:
-        sources[compiled.co_filename] = test["code"].splitlines()
     name = "__main__" if kind == "stdio" else MODULE_NAME
     module = _ModuleType(name)
     namespace = vars(module)
@@ -193,7 +206,7 @@ def run_child(
     except BaseException as exc:
         _untrace()
         _setrecursionlimit(_RECURSION_LIMIT)
-        record = _exception_record(exc, kind, sources)
+        record = _exception_record(exc, kind, _sources(job, test))
     _report(record, job, result_fd, token)
 
 

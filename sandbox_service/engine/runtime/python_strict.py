@@ -348,6 +348,12 @@ def _test_import(
     return module
 
 
+# Built once, before any candidate runs, and handed to the one test of each forked child as it
+# is: copying the builtins there would write to every builtin object (their reference counts),
+# and so copy a page of this process's memory for each of dozens of them in every test.
+_TEST_BUILTINS = {**_PRISTINE_BUILTINS, "__import__": _test_import}
+
+
 def test_globals(namespace: dict[str, Any]) -> dict[str, Any]:
     """Globals of test code: the candidate's names, except that builtin names mean the builtins,
     modules loaded before the candidate are restored, and their names mean them (unless the
@@ -358,11 +364,9 @@ def test_globals(namespace: dict[str, Any]) -> dict[str, Any]:
             _restore(_MODULE_NAMES[id(value)])
         elif name in _MODULES and not isinstance(value, (type, types.FunctionType)):
             test_globals[name] = _restore(name)
-    test_builtins = dict(_PRISTINE_BUILTINS)
-    test_builtins["__import__"] = _test_import
     test_globals.update(
         {
-            "__builtins__": test_builtins,
+            "__builtins__": _TEST_BUILTINS,
             CMP_NAME: _strict_compare,
             BINOP_NAME: _strict_binop,
             TRUTH_NAME: _strict_truth,
