@@ -48,12 +48,16 @@ class SandboxServicer(pb_grpc.SandboxServiceServicer):
         self._engine = engine
         self._batch_concurrency = batch_concurrency
         self._metrics = metrics or ServerMetrics(engine)
-        self._draining = asyncio.Event()
+        self._draining = False
+        # The tasks of the batch streams waiting for their next item; drain() wakes them.
+        self._reading: set[asyncio.Task[Any]] = set()
 
     def drain(self) -> None:
         """Stop taking batch items (see the class docstring); Execute calls are the server's to
-        refuse."""
-        self._draining.set()
+        refuse. Called on the server's event loop."""
+        self._draining = True
+        for stream in self._reading:
+            stream.cancel()
 
     async def Execute(  # noqa: N802 (the proto's rpc name)
         self, request: pb.ExecuteRequest, context: grpc.aio.ServicerContext
@@ -70,63 +74,80 @@ class SandboxServicer(pb_grpc.SandboxServiceServicer):
     ) -> None:
         """Answer every item in completion order; a failed item is an answer, not the end.
 
-        A slot of ``batch_concurrency`` is held from reading an item until its answer is written.
-        When the stream ends early (client cancellation, deadline, server shutdown) the
-        ``finally`` cancels every item still running, which kills its program.
+        The RPC's task reads the items; each taken item runs in a task of its own, which writes
+        its answer (one write at a time) as soon as it has it: no queue and no writer task
+        between an answer and the stream, so an item costs the event loop as few wake-ups as
+        it can. A slot of ``batch_concurrency`` is held from reading an item until its answer
+        is written. When the stream ends early (client cancellation, deadline, server shutdown,
+        a failed write) the ``finally`` cancels every item still running, which kills its
+        program.
         """
-        answers: asyncio.Queue[pb.ExecuteBatchResponse | None] = asyncio.Queue()
+        stream = asyncio.current_task()
+        assert stream is not None  # grpc.aio runs every RPC in a task
         slots = asyncio.Semaphore(self._batch_concurrency)
+        writing = asyncio.Lock()
         running: set[asyncio.Task[None]] = set()
         seen: set[str] = set()
+        broken: list[Exception] = []  # a failed write, re-raised by the RPC's task
+
+        async def send(reply: pb.ExecuteBatchResponse) -> None:
+            async with writing:
+                await context.write(reply)
+            slots.release()
 
         async def answer(item: pb.ExecuteBatchRequest) -> None:
-            answers.put_nowait(await self._batch_item(item, context))
-
-        async def feed() -> None:
-            draining = asyncio.ensure_future(self._draining.wait())
+            task = asyncio.current_task()
+            assert task is not None
             try:
-                items = aiter(request_iterator)
-                while (item := await self._next_item(items, draining)) is not None:
-                    await slots.acquire()
-                    refused = self._refused_id(item, seen, context)
-                    if refused is not None:
-                        answers.put_nowait(refused)
-                        continue
-                    task = asyncio.create_task(answer(item))
-                    running.add(task)
-                    task.add_done_callback(running.discard)
-                await asyncio.gather(*running)
+                await send(await self._batch_item(item, context))
+            except Exception as exc:  # the stream is broken: end it with this error
+                broken.append(exc)
+                stream.cancel()
             finally:
-                draining.cancel()
-                answers.put_nowait(None)  # ends the writer, also when reading failed
+                running.discard(task)
 
-        feeder = asyncio.create_task(feed())
+        items = aiter(request_iterator)
         try:
-            while (reply := await answers.get()) is not None:
-                await context.write(reply)
-                slots.release()
-            await feeder  # re-raises a failure to read the request stream
+            while (item := await self._next_item(items, stream)) is not None:
+                await slots.acquire()
+                refused = self._refused_id(item, seen, context)
+                if refused is not None:
+                    await send(refused)
+                    continue
+                task = asyncio.create_task(answer(item))
+                running.add(task)
+            await asyncio.gather(*running)
+        except asyncio.CancelledError:
+            if broken:
+                raise broken[0] from None
+            raise
         finally:
-            for task in (feeder, *running):
+            unfinished = tuple(running)
+            for task in unfinished:
                 task.cancel()
-            await asyncio.gather(feeder, *running, return_exceptions=True)
-        if self._draining.is_set():
+            await asyncio.gather(*unfinished, return_exceptions=True)
+        if self._draining:
             message = "the server is shutting down; send the unanswered items to another server"
             await _abort(context, Failure(grpc.StatusCode.UNAVAILABLE, message))
 
     async def _next_item(
-        self, items: AsyncIterator[pb.ExecuteBatchRequest], draining: asyncio.Future[Any]
+        self, items: AsyncIterator[pb.ExecuteBatchRequest], stream: asyncio.Task[Any]
     ) -> pb.ExecuteBatchRequest | None:
-        """The stream's next item; None at its end or once the server drains (``draining``:
-        one waiter on :meth:`drain` for the whole stream, not a new one per item)."""
-        if draining.done():
+        """The stream's next item; None at its end or once the server drains. The read is
+        awaited in the RPC's own task (``stream``), no task of its own: :meth:`drain` cancels
+        the read, which is told from any other cancellation by the drain flag and the task's
+        count of cancellations."""
+        if self._draining:
             return None
-        reading = asyncio.ensure_future(anext(items, None))
-        await asyncio.wait((reading, draining), return_when=asyncio.FIRST_COMPLETED)
-        if reading.done():
-            return reading.result()
-        reading.cancel()
-        return None
+        self._reading.add(stream)
+        try:
+            return await anext(items, None)
+        except asyncio.CancelledError:
+            if self._draining and stream.uncancel() == 0:
+                return None
+            raise
+        finally:
+            self._reading.discard(stream)
 
     async def ListLanguages(  # noqa: N802
         self, request: pb.ListLanguagesRequest, context: grpc.aio.ServicerContext
