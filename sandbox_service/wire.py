@@ -10,6 +10,7 @@ args_json``), so a gRPC caller reads the names of the messages it sent.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from enum import StrEnum
 from typing import Any, TypeVar
@@ -230,7 +231,12 @@ def response_to_proto(response: ExecuteResponse) -> pb.ExecuteResponse:
         wall_time_ms=response.wall_time_ms,
         peak_memory_bytes=response.peak_memory_bytes,
         isolation=response.isolation.value,
-        limits=pb.Limits(**response.limits.model_dump()),
+        limits=pb.Limits(
+            cpu_time_limit_ms=response.limits.cpu_time_limit_ms,
+            wall_time_limit_ms=response.limits.wall_time_limit_ms,
+            memory_limit_bytes=response.limits.memory_limit_bytes,
+            output_limit_bytes=response.limits.output_limit_bytes,
+        ),
         runtime=response.runtime,
         executable_lines=response.executable_lines,
     )
@@ -399,7 +405,14 @@ def _enum_from_proto(wrapper: Any, number: int, model_enum: type[_E], path: str)
     """Map a proto enum number to the model enum of the same value name. The ``*_UNSPECIFIED``
     zero and numbers this version does not know (proto3 enums are open) are rejected."""
     try:
-        name = wrapper.Name(number)
-        return model_enum(name)
+        member: _E = _enum_member(wrapper, number, model_enum)
     except ValueError:
         raise InvalidRequest(f"{path} has no valid value (got {number})") from None
+    return member
+
+
+@functools.cache
+def _enum_member(wrapper: Any, number: int, model_enum: type[_E]) -> _E:
+    """The model enum member of a proto enum number (ValueError: none), remembered: a verdict
+    carries several, and the name lookup and the enum call cost more than the cache."""
+    return model_enum(wrapper.Name(number))

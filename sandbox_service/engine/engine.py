@@ -312,11 +312,16 @@ class Engine:
         deadline = py.jail_wall_seconds(request, limits) + 5
         finished = False
         if self._pool is not None:
-            try:  # a worker is normally free; only a pool that cannot respawn makes one wait
-                async with asyncio.timeout(deadline):
-                    worker = await self._pool.acquire()
-            except TimeoutError:
-                raise HarnessCrashed(f"no pooled worker was ready within {deadline} s") from None
+            # A worker is normally free; only a pool that cannot respawn makes one wait.
+            worker = self._pool.acquire_nowait()
+            if worker is None:
+                try:
+                    async with asyncio.timeout(deadline):
+                        worker = await self._pool.acquire()
+                except TimeoutError:
+                    raise HarnessCrashed(
+                        f"no pooled worker was ready within {deadline} s"
+                    ) from None
             # Why the worker's state is unknown if the job does not finish: set on each path out.
             reason: RestartReason = "cancelled"
             try:

@@ -139,6 +139,17 @@ class WorkerPool:
                 return worker
             self.discard(worker, "died")
 
+    def acquire_nowait(self) -> Worker | None:
+        """An idle live worker, or None when none is idle now (then await :meth:`acquire`).
+        The engine admits no more jobs than workers, so a worker is nearly always idle: taking
+        it without a coroutine or a timeout is one less timer per job on the event loop."""
+        while not self._idle.empty():
+            worker = self._idle.get_nowait()
+            if worker.harness.alive:
+                return worker
+            self.discard(worker, "died")
+        return None
+
     def release(self, worker: Worker) -> None:
         """Give back a worker whose job ended normally."""
         worker.jobs += 1

@@ -34,6 +34,11 @@ class Failure:
 
 Outcome = pb.ExecuteResponse | Failure
 
+# Verdict status numbers -> names, looked up once per request instead of through the enum.
+_STATUS_NAMES = {value.number: value.name for value in pb.Verdict.Status.DESCRIPTOR.values}
+# What the log line of a request that has none reads its fields from.
+_NO_REQUEST = pb.ExecuteRequest()
+
 
 async def answer(
     engine: Engine,
@@ -57,13 +62,10 @@ async def answer(
     finally:
         duration_s = time.perf_counter() - started
         code = _code(outcome) or cancelled_code()
-        status = (
-            pb.Verdict.Status.Name(outcome.status)
-            if isinstance(outcome, pb.ExecuteResponse)
-            else None
-        )
+        status = _STATUS_NAMES[outcome.status] if isinstance(outcome, pb.ExecuteResponse) else None
         metrics.observe(method, code, status, duration_s)
-        _log_request(method, message or pb.ExecuteRequest(), outcome, code, duration_s, peer)
+        if logger.isEnabledFor(logging.INFO):
+            _log_request(method, message or _NO_REQUEST, outcome, code, status, duration_s, peer)
 
 
 def refuse(metrics: ServerMetrics, method: str, failure: Failure, peer: str) -> Failure:
@@ -71,7 +73,7 @@ def refuse(metrics: ServerMetrics, method: str, failure: Failure, peer: str) -> 
     body that is not JSON, or too large), as :func:`answer` does for the others."""
     code = failure.code.name
     metrics.observe(method, code, None, 0.0)
-    _log_request(method, pb.ExecuteRequest(), failure, code, 0.0, peer)
+    _log_request(method, _NO_REQUEST, failure, code, None, 0.0, peer)
     return failure
 
 
@@ -106,9 +108,11 @@ def _log_request(
     message: pb.ExecuteRequest,
     outcome: Outcome | None,
     code: str,
+    status: str | None,
     duration_s: float,
     peer: str,
 ) -> None:
+    """The request's log line; ``status``: its verdict's, when it has one."""
     fields: dict[str, Any] = {
         "event": "request",
         "method": method,
@@ -120,7 +124,7 @@ def _log_request(
         "peer": peer,
     }
     if isinstance(outcome, pb.ExecuteResponse):
-        fields["status"] = pb.Verdict.Status.Name(outcome.status)
+        fields["status"] = status
         fields["cpu_time_ms"] = outcome.cpu_time_ms
         fields["wall_time_ms"] = outcome.wall_time_ms
         if outcome.HasField("error"):

@@ -104,13 +104,34 @@ class ServerMetrics:
         )
         self.registry.register(_EngineCollector(engine))
         ProcessCollector(registry=self.registry)
+        # The labelled children of each (method, code, status) seen: ``labels()`` checks and
+        # looks up its arguments under a lock on every call, three times the cost of the counts
+        # themselves; the combinations are few (methods x codes x statuses).
+        self._children: dict[tuple[str, str, str | None], _Children] = {}
 
     def observe(self, method: str, code: str, status: str | None, duration_s: float) -> None:
         """Count one answered request; ``status`` is the verdict's, when it got one."""
-        self.requests.labels(method=method, code=code).inc()
-        if status is not None:
-            self.verdicts.labels(status=status).inc()
-            self.latency.labels(method=method).observe(duration_s)
+        key = (method, code, status)
+        children = self._children.get(key)
+        if children is None:
+            children = self._children[key] = _Children(
+                requests=self.requests.labels(method=method, code=code),
+                verdicts=None if status is None else self.verdicts.labels(status=status),
+                latency=None if status is None else self.latency.labels(method=method),
+            )
+        children.requests.inc()
+        if children.verdicts is not None and children.latency is not None:
+            children.verdicts.inc()
+            children.latency.observe(duration_s)
+
+
+@dataclass(frozen=True)
+class _Children:
+    """The metrics one kind of answered request updates (verdict ones: None without a verdict)."""
+
+    requests: Counter
+    verdicts: Counter | None
+    latency: Histogram | None
 
 
 @dataclass(frozen=True)
