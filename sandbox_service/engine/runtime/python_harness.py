@@ -107,7 +107,9 @@ def _wipe(path: str) -> bool:
     """Empty directory ``path`` whatever a test left there (read-only modes, trees deeper than a
     path can name) and restore its mode; False if something could not be removed. Iterative:
     each pass moves the subdirectories of top-level directories up to ``path`` and deletes the
-    rest, so only two directory descriptors are ever open."""
+    rest, so only two directory descriptors are ever open. A pass that found only files and
+    removed them all is the last: every process of the jail has been killed and reaped before
+    (supervise), so nothing can have added an entry meanwhile."""
     os.chmod(path, _WORKDIR_MODES[path])
     top = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
     moved = 0
@@ -117,10 +119,14 @@ def _wipe(path: str) -> bool:
             if not entries:
                 return True
             progress = False
+            emptied = True
             for entry in entries:
                 if not entry.is_dir(follow_symlinks=False):
-                    progress |= _quietly(os.unlink, entry.name, dir_fd=top)
+                    removed = _quietly(os.unlink, entry.name, dir_fd=top)
+                    progress |= removed
+                    emptied &= removed
                     continue
+                emptied = False
                 _quietly(os.chmod, entry.name, 0o700, dir_fd=top)
                 try:
                     inner = os.open(entry.name, os.O_RDONLY | os.O_DIRECTORY, dir_fd=top)
@@ -139,13 +145,16 @@ def _wipe(path: str) -> bool:
                 finally:
                     os.close(inner)
                 progress |= _quietly(os.rmdir, entry.name, dir_fd=top)
+            if emptied:
+                return True
             if not progress:
                 return False
     finally:
         os.close(top)
 
 
-_RLIMITS = sorted(value for name, value in vars(resource).items() if name.startswith("RLIMIT_"))
+# A set first: some limits have two names (RLIMIT_OFILE is RLIMIT_NOFILE).
+_RLIMITS = sorted({value for name, value in vars(resource).items() if name.startswith("RLIMIT_")})
 _STATE_NAMES = ("resource limits", "priority", "scheduling policy", "CPU affinity")
 
 
@@ -335,8 +344,9 @@ def _handle(job: dict[str, Any], commands: Any) -> bool:
     """Run one job; False when this process should not serve another (a test tampered with it
     or left files that could not be removed)."""
     workdir = job["workdir"]
-    os.makedirs(workdir, exist_ok=True)
-    _WORKDIR_MODES.setdefault(workdir, os.stat(workdir).st_mode & 0o7777)
+    if workdir not in _WORKDIR_MODES:  # made once: wipes empty it, never remove it
+        os.makedirs(workdir, exist_ok=True)
+        _WORKDIR_MODES[workdir] = os.stat(workdir).st_mode & 0o7777
     job["path"] = os.path.join(workdir, SOLUTION_NAME)
     code = _compile_candidate(job)
     if code is not None and job.get("coverage"):

@@ -43,11 +43,15 @@ class Capture:
         return bytes(self.data[:limit]).decode("utf-8", "replace")
 
 
+# Whether this harness is pid 1 of a jail's pid namespace (known once: a pid never changes).
+_JAILED = os.getpid() == 1
+
+
 def kill_tree(pid: int) -> None:
     """SIGKILL the command's processes: as pid 1 of a jail every process but this one; without a
     jail (``--insecure-no-sandbox``) only the command's session can be reached."""
     try:
-        if os.getpid() == 1:
+        if _JAILED:
             os.kill(-1, signal.SIGKILL)
         else:
             os.killpg(pid, signal.SIGKILL)
