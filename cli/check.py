@@ -140,6 +140,15 @@ def check(
             "--stop-on-first-failure", help="Skip the remaining tests after the first failure."
         ),
     ] = False,
+    tests_share_process: Annotated[
+        bool,
+        typer.Option(
+            "--tests-share-process",
+            help="Run the tests one after another in one process, as HumanEval's harness does "
+            "(Python only): cheaper than a process per test, but what a test changes (globals, "
+            "modules, files in /tmp) is seen by the tests after it.",
+        ),
+    ] = False,
     insecure_no_sandbox: InsecureOption = False,
     isolation: IsolationOption = None,
     python_packages: PythonPackagesOption = None,
@@ -170,6 +179,7 @@ def check(
         limits=limits_from_flags(time_limit, memory_limit),
         collect_coverage=coverage,
         stop_on_first_failure=stop_on_first_failure,
+        tests_share_process=tests_share_process,
     )
     verdict = execute_or_exit(request, server, engine)
     if json_output:
@@ -211,6 +221,7 @@ def build_request(
     limits: Limits,
     collect_coverage: bool,
     stop_on_first_failure: bool,
+    tests_share_process: bool,
 ) -> ExecuteRequest:
     """The request ``check`` sends; exit with BAD_INPUT if the models reject it."""
     try:
@@ -222,6 +233,7 @@ def build_request(
             limits=limits,
             collect_coverage=collect_coverage,
             stop_on_first_failure=stop_on_first_failure,
+            tests_share_process=tests_share_process,
         )
     except ValidationError as exc:
         fail(ExitCode.BAD_INPUT, describe_validation_error(exc))

@@ -183,6 +183,13 @@ class ExecuteRequest(_Model):
     collect_coverage: bool = False
     stop_on_first_failure: bool = False
     stdin: Annotated[str, Field(max_length=MAX_TEST_BYTES)] = ""
+    tests_share_process: bool = Field(
+        default=False,
+        description="Run the tests one after another in one process (HumanEval's way) instead "
+        "of a process per test: cheaper, but what a test changes in the process (globals, "
+        "modules, builtins, threads, files in /tmp) is seen by the tests after it. Python "
+        "only. The proto's ExecuteRequest.tests_share_process says what each test keeps.",
+    )
 
     @model_validator(mode="after")
     def _stdin_only_for_a_run(self) -> ExecuteRequest:

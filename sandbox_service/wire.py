@@ -71,6 +71,7 @@ def request_from_proto(message: pb.ExecuteRequest) -> ExecuteRequest:
         "collect_coverage": message.collect_coverage,
         "stop_on_first_failure": message.stop_on_first_failure,
         "stdin": message.stdin,
+        "tests_share_process": message.tests_share_process,
     }
     if message.language:  # "" is proto3's "unset": keep the model's default language
         fields["language"] = message.language
@@ -97,6 +98,7 @@ def request_to_proto(request: ExecuteRequest) -> pb.ExecuteRequest:
         collect_coverage=request.collect_coverage,
         stop_on_first_failure=request.stop_on_first_failure,
         stdin=request.stdin,
+        tests_share_process=request.tests_share_process,
     )
 
 

@@ -229,6 +229,11 @@ class Engine:
         job: dict[str, Any] = {}
         try:
             if native:
+                if request.tests_share_process:
+                    raise RequestRejected(
+                        f"tests_share_process is supported for python only, not "
+                        f"{request.language!r}: its tests run as a process each"
+                    )
                 self._native.check(request)
             else:
                 job = py.build_job(

@@ -223,6 +223,7 @@ def build_job(
         "file_limit": TMPFS_BYTES,
         "coverage": request.collect_coverage,
         "ask_continue": ask_continue,
+        "shared": request.tests_share_process,
     }
 
 

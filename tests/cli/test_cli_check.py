@@ -234,7 +234,7 @@ def test_flags_become_the_request(files: Any, tmp_path: Path, executed: Any) -> 
     result = run(
         *("check", solution, "--tests", tests, "--prelude", str(prelude)),
         *("--time-limit", "1.5", "--memory-limit", "256", "--coverage"),
-        *("--stop-on-first-failure", "--isolation", "pooled"),
+        *("--stop-on-first-failure", "--tests-share-process", "--isolation", "pooled"),
     )
     assert result.exit_code == 0, result.output
     [(request, server, engine)] = calls
@@ -242,6 +242,7 @@ def test_flags_become_the_request(files: Any, tmp_path: Path, executed: Any) -> 
     assert request.source == SOLUTION and request.prelude == "import math\n"
     assert request.limits == Limits(cpu_time_limit_ms=1500.0, memory_limit_bytes=256 << 20)
     assert request.collect_coverage and request.stop_on_first_failure
+    assert request.tests_share_process
     assert request.tests == load_tests(Path(tests))
 
 

@@ -53,6 +53,7 @@ FULL_REQUEST = ExecuteRequest(
     ),
     collect_coverage=True,
     stop_on_first_failure=True,
+    tests_share_process=True,
 )
 
 ERROR = ErrorInfo(

@@ -1,5 +1,5 @@
 """The forked test child, part of the in-jail Python harness (``python_harness.py`` loads it by
-path and forks before calling :func:`run_child`). Standard library only.
+path and forks before calling :func:`run_child` or :func:`run_shared`). Standard library only.
 
 The child runs the candidate, then one test, and reports how the test ended in one record on the
 result pipe. That record carries the parent's per-test token and is written with functions
@@ -7,6 +7,12 @@ captured when this file was loaded, before any candidate code ran: the C JSON en
 ``os.write``, ``os._exit``. Patches the candidate makes to ``json``, ``os``, ``sys`` or
 ``builtins`` therefore cannot change what is reported, and bytes it writes elsewhere lack the
 token. Tracebacks are read from the traceback objects themselves, without the harness's frames.
+
+A shared child (``tests_share_process``, :func:`run_shared`) runs several tests in turn, as
+HumanEval's harness does: the candidate's module once for its call and assert tests, the whole
+program once per stdio test, and between tests it waits for the parent's go-ahead. Everything it
+does between tests (limits, stdin, reports) uses the functions captured here too, because
+candidate code has run in this process by then.
 """
 
 from __future__ import annotations
@@ -16,7 +22,9 @@ import builtins
 import io
 import json
 import os
+import resource
 import sys
+import time
 import types
 from _json import encode_basestring_ascii as _c_encode_string
 from _json import make_encoder as _c_make_encoder
@@ -39,6 +47,16 @@ _set_handler, _SIGINT, _default_int_handler = (
     _signal.SIGINT,
     _signal.default_int_handler,
 )
+_SIGPROF, _SIGXCPU, _SIG_DFL = _signal.SIGPROF, _signal.SIGXCPU, _signal.SIG_DFL
+_setitimer, _ITIMER_PROF = _signal.setitimer, _signal.ITIMER_PROF
+_getrlimit, _setrlimit, _RLIMIT_CPU = resource.getrlimit, resource.setrlimit, resource.RLIMIT_CPU
+_getrusage, _RUSAGE_SELF = resource.getrusage, resource.RUSAGE_SELF
+_process_time = time.process_time
+_read, _open, _close, _dup2, _lseek = os.read, os.open, os.close, os.dup2, os.lseek
+_memfd_create, _O_RDONLY = os.memfd_create, os.O_RDONLY
+_json_loads = json.loads
+_io_open, _TextIOWrapper = io.open, io.TextIOWrapper
+_STDIN_ENCODING, _STDIN_ERRORS = sys.stdin.encoding, sys.stdin.errors
 _settrace, _gettrace = sys.settrace, sys.gettrace
 _setprofile, _getprofile = sys.setprofile, sys.getprofile
 _setrecursionlimit, _RECURSION_LIMIT = sys.setrecursionlimit, sys.getrecursionlimit()
@@ -185,20 +203,87 @@ def run_child(
     """Runs in the forked child: the candidate, then the test (an assert test's code with the
     globals ``test_globals`` makes of the candidate's). Never returns."""
     _set_handler(_SIGINT, _default_int_handler)
+    record, _ = _run_test(job, test, code, test_globals, None)
+    _report(record, job, result_fd, token)
+    _exit(0)
+
+
+def run_shared(
+    job: dict[str, Any],
+    first: int,
+    code: Any,
+    fds: tuple[int, int],
+    tokens: list[str],
+    test_globals: Callable[[dict[str, Any]], dict[str, Any]],
+) -> NoReturn:
+    """Runs in a shared child: tests ``first``, ``first + 1``, ... of ``job`` in this one
+    process, each reported with its token on ``fds[0]``; before each test after the first it
+    waits for a byte on ``fds[1]`` (end of file: the parent wants no more tests). The candidate's
+    module, once it ran to completion, serves every later call and assert test; a module that
+    raised is run again for the next test, so a program that fails at load fails every test, as
+    it does with a process per test. Never returns."""
+    result_fd, go_fd = fds
+    _set_handler(_SIGINT, _default_int_handler)
+    cpu_s = job["cpu_ms"] / 1000.0
+    module: dict[str, Any] | None = None
+    for index in range(first, len(job["tests"])):
+        if index > first and not _read(go_fd, 1):
+            break
+        test = job["tests"][index]
+        _arm(test, cpu_s)
+        record, module = _run_test(job, test, code, test_globals, module)
+        _setitimer(_ITIMER_PROF, 0)
+        record["maxrss_kb"] = _getrusage(_RUSAGE_SELF).ru_maxrss
+        _report(record, job, result_fd, tokens[index])
+    _exit(0)
+
+
+def _arm(test: dict[str, Any], cpu_s: float) -> None:
+    """Give the next test of a shared child what a fresh child would have: its CPU time limit
+    (the profiling timer, and the CPU rlimit's soft limit moved to this test's end, below the
+    hard limit the parent set for all of them), the default action of those signals (an
+    earlier test may have caught them), and its own standard input."""
+    _set_handler(_SIGPROF, _SIG_DFL)
+    _set_handler(_SIGXCPU, _SIG_DFL)
+    hard = _getrlimit(_RLIMIT_CPU)[1]
+    _setrlimit(_RLIMIT_CPU, (min(int(_process_time() + cpu_s) + 1, hard), hard))
+    _setitimer(_ITIMER_PROF, cpu_s)
+    if test["kind"] == "stdio":
+        fd = _memfd_create("stdin")
+        view = memoryview(test["stdin"].encode())
+        while view:
+            view = view[_write(fd, view) :]
+        _lseek(fd, 0, 0)
+    else:
+        fd = _open("/dev/null", _O_RDONLY)
+    _dup2(fd, 0)
+    _close(fd)
+    raw = _io_open(0, "rb", closefd=False)
+    sys.stdin = _TextIOWrapper(raw, encoding=_STDIN_ENCODING, errors=_STDIN_ERRORS, newline="\n")
+
+
+def _run_test(
+    job: dict[str, Any],
+    test: dict[str, Any],
+    code: Any,
+    test_globals: Callable[[dict[str, Any]], dict[str, Any]],
+    module: dict[str, Any] | None,
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """The candidate, then the test; ``module``: the namespace of the candidate's module run
+    to completion by an earlier test of this process, which a call or assert test uses instead
+    of running the module again (a stdio test is a whole run of the program). Returns the
+    test's record and the namespace a later test may use (None if the module raised)."""
     kind = test["kind"]
-    args = json.loads(test["args_json"]) if kind == "call" else []
-    name = "__main__" if kind == "stdio" else MODULE_NAME
-    module = _ModuleType(name)
-    namespace = vars(module)
-    namespace.update({"__file__": job["path"], "__builtins__": builtins})
-    # The harness module is __main__; the candidate must not find it there.
-    sys.modules[name] = module
-    if name != "__main__":
-        sys.modules["__main__"] = _ModuleType("__main__")
+    args = _json_loads(test["args_json"]) if kind == "call" else []
+    namespace = None if kind == "stdio" else module
+    loaded = None
     record: dict[str, Any] = {"outcome": "ok"}
     try:
-        exec(code, namespace)
-        _untrace()
+        if namespace is None:
+            namespace = _fresh_namespace(job, "__main__" if kind == "stdio" else MODULE_NAME)
+            exec(code, namespace)
+            _untrace()
+        loaded = namespace if kind != "stdio" else module
         if kind == "assert":
             exec(test["compiled"], test_globals(namespace))
         elif kind == "call":
@@ -207,11 +292,23 @@ def run_child(
         _untrace()
         _setrecursionlimit(_RECURSION_LIMIT)
         record = _exception_record(exc, kind, _sources(job, test))
-    _report(record, job, result_fd, token)
+    return record, loaded
 
 
-def _report(record: dict[str, Any], job: dict[str, Any], result_fd: int, token: str) -> NoReturn:
-    """Write the record, tagged with the token, and exit."""
+def _fresh_namespace(job: dict[str, Any], name: str) -> dict[str, Any]:
+    """A new module ``name`` for the candidate, registered in ``sys.modules``; the harness
+    module is __main__, and the candidate must not find it there."""
+    module = _ModuleType(name)
+    namespace = vars(module)
+    namespace.update({"__file__": job["path"], "__builtins__": builtins})
+    sys.modules[name] = module
+    if name != "__main__":
+        sys.modules["__main__"] = _ModuleType("__main__")
+    return namespace
+
+
+def _report(record: dict[str, Any], job: dict[str, Any], result_fd: int, token: str) -> None:
+    """Write the record, tagged with the token, after flushing the test's output."""
     _untrace()
     _setrecursionlimit(_RECURSION_LIMIT)
     probes = job.get("line_probes")
@@ -240,4 +337,3 @@ def _report(record: dict[str, Any], job: dict[str, Any], result_fd: int, token: 
     view = memoryview(data)
     while view:
         view = view[_write(result_fd, view) :]
-    _exit(0)

@@ -7,6 +7,11 @@ Why it is shaped like this:
   child runs the candidate and the test; the parent observes it from outside: exit status,
   kernel-measured CPU time and peak memory (``wait4``), captured pipes. Globals, signal handlers,
   threads and at-fork hooks of one test cannot reach the next.
+* With ``tests_share_process`` (the job's ``shared``) one child runs the tests in turn, as
+  HumanEval's harness does (:func:`_shared_records`): what a test changes in the process (globals,
+  modules, threads, files) is seen by the tests after it, and each test is still watched and
+  limited on its own. A test that ends the child (a limit, a crash, an exit) is reported as in a
+  child of its own, and the next test starts in a fresh child, as the first did.
 * After every test the parent, being pid 1 of its pid namespace, kills every other process in the
   namespace (``kill(-1, SIGKILL)``), reaps them all and wipes the jail's ``/tmp``. Signals the
   candidate sends to pid 1 are dropped by the kernel because pid 1 installs no handlers (not even
@@ -48,6 +53,7 @@ import resource
 import signal
 import sys
 import time
+from collections.abc import Generator
 from typing import Any
 
 # Functions defined below resolve builtins in this private copy: a candidate that patches the
@@ -81,10 +87,12 @@ _write = os.write
 _exit = os._exit
 
 
-def _limit_child(job: dict[str, Any]) -> None:
+def _limit_child(job: dict[str, Any], tests: int = 1) -> None:
+    """Limits of a child that runs ``tests`` tests: the CPU rlimit's hard limit covers them all
+    (a shared child moves the soft one per test: python_child._arm)."""
     cpu_s = job["cpu_ms"] / 1000.0
     soft = int(cpu_s) + 1
-    resource.setrlimit(resource.RLIMIT_CPU, (soft, soft + 1))
+    resource.setrlimit(resource.RLIMIT_CPU, (soft, soft * tests + 1))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))
     resource.setrlimit(resource.RLIMIT_FSIZE, (job["file_limit"], job["file_limit"]))
@@ -202,6 +210,46 @@ def _child_record(data: bytes, token: str) -> dict[str, Any] | None:
     return None
 
 
+def _forked_records(
+    job: dict[str, Any], code: Any, workdir: str
+) -> Generator[tuple[dict[str, Any], bool], None, None]:
+    """Every test in a child of its own, with /tmp wiped between tests; each record with
+    whether this process may go on (_after_test)."""
+    last = len(job["tests"]) - 1
+    for index in range(last + 1):
+        record = _run_test(job, index, code, workdir)
+        yield record, _after_test(job, record, wipe=index < last)
+
+
+def _after_test(job: dict[str, Any], record: dict[str, Any], *, wipe: bool) -> bool:
+    """Restore what the test changed about this process, and with ``wipe`` give the next test
+    /tmp as the first found it. False when this process should stop: it was tampered with
+    (said in the record) or a file could not be removed."""
+    tampered = _tampering()
+    if tampered:
+        record["tampered"] = tampered
+        return False
+    if not wipe:
+        return True
+    healthy = _wipe(job["workdir"])
+    _write_solution(job)
+    return healthy
+
+
+def _child_fds(stdin_fd: int, out_w: int, err_w: int, keep: tuple[int, ...]) -> None:
+    """In a forked child: stdin, stdout and stderr in place, every other descriptor closed but
+    ``keep`` (ascending)."""
+    os.setsid()
+    os.dup2(stdin_fd, 0)
+    os.dup2(out_w, 1)
+    os.dup2(err_w, 2)
+    low = 3
+    for fd in keep:
+        os.closerange(low, fd)
+        low = fd + 1
+    os.closerange(low, 1 << 16)
+
+
 def _run_test(job: dict[str, Any], index: int, code: Any, workdir: str) -> dict[str, Any]:
     test = job["tests"][index]
     stdin_path = "/dev/null"
@@ -217,13 +265,7 @@ def _run_test(job: dict[str, Any], index: int, code: Any, workdir: str) -> dict[
     pid = os.fork()
     if pid == 0:
         try:
-            os.setsid()
-            stdin_fd = os.open(stdin_path, os.O_RDONLY)
-            os.dup2(stdin_fd, 0)
-            os.dup2(out_w, 1)
-            os.dup2(err_w, 2)
-            os.closerange(3, res_w)
-            os.closerange(res_w + 1, 1 << 16)
+            _child_fds(os.open(stdin_path, os.O_RDONLY), out_w, err_w, (res_w,))
             os.chdir(workdir)
             _limit_child(job)
             _child.run_child(job, test, code, res_w, token, _strict.test_globals)
@@ -241,12 +283,74 @@ def _run_test(job: dict[str, Any], index: int, code: Any, workdir: str) -> dict[
         wall_ms=job["wall_ms"],
         output_limit=job["output_limit"],
     )
+    return _test_record(index, watched, token)
+
+
+def _test_record(index: int, watched: dict[str, Any], token: str) -> dict[str, Any]:
     return {
         "event": "test",
         "index": index,
         **{key: value for key, value in watched.items() if key != "result"},
         "child": _child_record(watched["result"], token),
     }
+
+
+def _fork_shared(job: dict[str, Any], first: int, code: Any, tokens: list[str]) -> Any:
+    """A shared child for tests ``first``, ``first + 1``, ... (python_child.run_shared), as a
+    ``supervise.SharedChild``."""
+    out_r, out_w = os.pipe()
+    err_r, err_w = os.pipe()
+    res_r, res_w = os.pipe()
+    go_r, go_w = os.pipe()
+    cpu_before = _supervise.children_cpu_ms()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            keep = tuple(sorted((res_w, go_r)))
+            _child_fds(os.open("/dev/null", os.O_RDONLY), out_w, err_w, keep)
+            os.chdir(job["workdir"])
+            _limit_child(job, len(job["tests"]) - first)
+            fds = (res_w, go_r)
+            _child.run_shared(job, first, code, fds, tokens, _strict.test_globals)
+        except BaseException as exc:
+            _quietly(_write, 2, f"harness child failed: {type(exc).__name__}\n".encode())
+        finally:
+            _exit(70)
+    for fd in (out_w, err_w, res_w, go_r):
+        os.close(fd)
+    return _supervise.SharedChild(pid, (out_r, err_r, res_r), go_w, cpu_before=cpu_before)
+
+
+def _shared_records(
+    job: dict[str, Any], code: Any, workdir: str
+) -> Generator[tuple[dict[str, Any], bool], None, None]:
+    """Every test in one shared child after another (the module docstring says what they
+    share), each record with whether this process may go on (_after_test). A test that ends
+    the child is followed by a fresh child, with /tmp wiped first as between forked tests;
+    closing this generator ends a child that waits for a test (the job stopped early)."""
+    tests = job["tests"]
+    last = len(tests) - 1
+    tokens = [os.urandom(16).hex() for _ in tests]
+    index = 0
+    while index <= last:
+        child = _fork_shared(job, index, code, tokens)
+        try:
+            while child.alive and index <= last:
+                watched = child.test(
+                    tokens[index],
+                    wall_ms=job["wall_ms"],
+                    output_limit=job["output_limit"],
+                    last=index == last,
+                )
+                record = _test_record(index, watched, tokens[index])
+                reported = record["child"] or {}
+                peak_kb = reported.pop("maxrss_kb", 0)
+                if child.alive:
+                    record["peak_memory_bytes"] = int(peak_kb) * 1024 if type(peak_kb) is int else 0
+                yield record, _after_test(job, record, wipe=not child.alive and index < last)
+                index += 1
+        finally:
+            child.close()
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -359,23 +463,19 @@ def _handle(job: dict[str, Any], commands: Any) -> bool:
             if test["kind"] == "assert":  # compiled and rewritten by the trusted side
                 test["compiled"] = marshal.loads(binascii.a2b_base64(test["bytecode"]))
         last = len(job["tests"]) - 1
-        for index in range(last + 1):
-            record = _run_test(job, index, code, workdir)
-            tampered = _tampering()
-            if tampered:  # this process may be unable to go on: report and stop
-                record["tampered"] = tampered
-                healthy = False
-            elif index < last:  # the next test finds /tmp as the first did
-                healthy = _wipe(workdir)
-                _write_solution(job)
-            if index == last and not job.get("ask_continue"):
-                held.append(record)
-            else:
-                _emit(record)
-            if job.get("ask_continue") and commands.readline().strip() != b"continue":
-                break
-            if not healthy:
-                break
+        records = (_shared_records if job.get("shared") else _forked_records)(job, code, workdir)
+        try:
+            for record, healthy in records:
+                if record["index"] == last and not job.get("ask_continue"):
+                    held.append(record)
+                else:
+                    _emit(record)
+                if job.get("ask_continue") and commands.readline().strip() != b"continue":
+                    break
+                if not healthy:
+                    break
+        finally:
+            records.close()
     healthy = healthy and _wipe(workdir)
     _emit(*held, {"event": "done", "retire": not healthy})
     return healthy
