@@ -2,7 +2,8 @@
 
 - ``queries``: each problem's answer and executed prelude start with the head of its reference
   solution up to the problem's current curriculum stage (:mod:`methods.stepcoder.curriculum`).
-  The head is ``Query.answer_prefix``: the kernel puts it after the formatted prompt (at the start
+  The head, less its last newline (:func:`methods.stepcoder.curriculum.answer_prefix`), is
+  ``Query.answer_prefix``: the kernel puts it after the formatted prompt (at the start
   of the assistant's turn with a chat template), so its tokens are prompt tokens that condition
   the completion but never enter the loss. The sandbox runs prelude + head + completion and
   reports lines in the completion's coordinates.
@@ -37,7 +38,13 @@ from crucible.kernel.plugin import (
 from crucible.kernel.policy import completion_logprobs, dropout_off
 from crucible.kernel.rewards import coarse_reward
 from crucible.methods.stepcoder.config import StepCoderConfig
-from crucible.methods.stepcoder.curriculum import StageState, curriculum, head, start_points
+from crucible.methods.stepcoder.curriculum import (
+    StageState,
+    answer_prefix,
+    curriculum,
+    head,
+    start_points,
+)
 from crucible.methods.stepcoder.fgo import fgo_mask
 from crucible.methods.stepcoder.loss import (
     clipped_policy_loss,
@@ -89,16 +96,19 @@ class StepCoder(OnlineMethod[StepCoderConfig]):
         for problem in problems:
             prefix = ""
             if self.settings.cccs:
-                prefix = head(problem.reference_solution, self.stage_of(problem).prefix_lines)
+                prefix = answer_prefix(
+                    head(problem.reference_solution, self.stage_of(problem).prefix_lines)
+                )
             queries.append(Query(problem, problem.prompt, problem.program_prefix + prefix, prefix))
         return queries
 
     def observe(self, rollouts: Sequence[Rollout], scores: Sequence[Score]) -> dict[str, float]:
         """Move the stages of this step's problems and report the mechanisms' activity:
         ``fgo_masked_token_fraction`` (share of the step's completion tokens FGO masked out),
-        ``cccs_stage_moves`` (stages moved this step) and ``cccs_stage_mean`` (mean stage index
-        over every problem seen so far; 0 = its first stage). Reported with the mechanism off
-        too (as 0), so every run's metrics have the same columns."""
+        ``cccs_stage_moves`` (stages moved this step) and ``cccs_stage_mean`` (mean stage number
+        over every problem seen so far; 1 = its first stage). Reported with the mechanism off
+        too, so every run's metrics have the same columns: no FGO masks nothing (0) and without
+        CCCS every problem has one stage, the whole program (1)."""
         masks = [score.data["mask"] for score in scores]
         tokens = sum(mask.numel() for mask in masks)
         masked = sum(float((1.0 - mask).sum()) for mask in masks)
@@ -107,8 +117,8 @@ class StepCoder(OnlineMethod[StepCoderConfig]):
             "fgo_masked_token_fraction": masked / tokens if tokens else 0.0,
             "fgo_fallback_frac": fell_back / len(scores) if scores else 0.0,
         }
-        if not self.settings.cccs:
-            return {**activity, "cccs_stage_moves": 0.0, "cccs_stage_mean": 0.0}
+        if not self.settings.cccs:  # one stage per problem: the whole program
+            return {**activity, "cccs_stage_moves": 0.0, "cccs_stage_mean": 1.0}
         problems: dict[str, Problem] = {}
         passed: Counter[str] = Counter()
         attempts: Counter[str] = Counter()
@@ -132,7 +142,7 @@ class StepCoder(OnlineMethod[StepCoderConfig]):
         return {
             **activity,
             "cccs_stage_moves": float(moved),
-            "cccs_stage_mean": sum(state.stage for state in states) / len(states),
+            "cccs_stage_mean": 1 + sum(state.stage for state in states) / len(states),
         }
 
     # ------------------------------------------------------------------------ FGO and PPO

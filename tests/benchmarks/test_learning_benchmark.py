@@ -169,7 +169,7 @@ def test_an_ablation_whose_activity_equals_its_methods_is_flagged() -> None:
         {**_run("stepcoder, FGO off", 0, start, "stepcoder"), "activity": active},
         {
             **_run("stepcoder, CCCS off", 0, start, "stepcoder"),
-            "activity": {**active, "cccs_stage_mean": 0.0},
+            "activity": {**active, "cccs_stage_mean": 1.0},
         },
     ]
     _, method, broken, sound = summarise(runs, starts)

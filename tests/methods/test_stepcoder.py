@@ -37,6 +37,7 @@ from crucible.methods.stepcoder import StepCoder
 from crucible.methods.stepcoder.config import StepCoderConfig
 from crucible.methods.stepcoder.curriculum import (
     StageState,
+    answer_prefix,
     conditional_start_lines,
     curriculum,
     head,
@@ -503,12 +504,34 @@ def test_queries_put_the_stage_prefix_in_the_prompt_and_the_executed_prelude(
     (query,) = method.queries([_problem()])
     # points [1, 2, 4, 6, 8]: E = 5, stride 2 -> stages [8, 4, 1, 0]; first stage: 8 lines
     assert method.curricula["solve"].stages == [8, 4, 1, 0]
-    prefix = head(BODY, 8)
-    assert prefix.endswith("        total //= 2\n")
+    prefix = answer_prefix(head(BODY, 8))
+    assert prefix.endswith("        total //= 2")
     assert (query.prompt, query.answer_prefix) == (SIGNATURE, prefix)
     assert query.program_prefix == SIGNATURE + prefix
     (plain,) = StepCoder(StepCoderConfig(cccs=False), context).queries([_problem()])
     assert (plain.prompt, plain.answer_prefix, plain.program_prefix) == (SIGNATURE, "", SIGNATURE)
+
+
+def test_the_answer_prefix_ends_where_the_reference_continues_on_a_token_boundary(
+    context: MethodContext,
+) -> None:
+    """The model is shown each stage's head tokenized as it saw the head in training: the
+    formatted prompt's tokens are exactly the first tokens of prompt + the whole reference. A
+    head cut after its newline fails this (a bare newline token where training had the
+    newline merged with the next line's indentation)."""
+    tokenizer = context.tokenizer
+    problems = to_problems(load_dataset("crucible-steps", "train")[:20])
+    method = StepCoder(StepCoderConfig(stride=1), context)
+    checked = 0
+    for problem in problems:
+        for lines in method.stage_of(problem).stages[:-1]:
+            prefix = answer_prefix(head(problem.reference_solution, lines))
+            prompt = format_prompt(tokenizer, problem.prompt, False, answer_prefix=prefix)
+            whole = prompt[: len(prompt) - len(prefix)] + problem.reference_solution
+            ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
+            assert tokenizer(whole, add_special_tokens=False)["input_ids"][: len(ids)] == ids
+            checked += 1
+    assert checked >= 20
 
 
 def _staged_rollouts(
@@ -537,7 +560,7 @@ def test_observe_moves_a_problem_one_stage_when_its_accuracy_crosses_rho(
     passing = _staged_rollouts(method, make_rollouts, [Status.PASSED, Status.PASSED])
     assert method.observe(passing, [])["cccs_stage_moves"] == 1.0  # 3 of 4 > 0.6
     (query,) = method.queries([_problem()])
-    assert query.answer_prefix == head(BODY, 4)
+    assert query.answer_prefix == answer_prefix(head(BODY, 4))
 
     resumed = StepCoder(StepCoderConfig(), context)
     resumed.load_state_dict(method.state_dict())
@@ -786,7 +809,7 @@ class _Seen:
 def _cccs_trainer(config: RunConfig, sandbox: SandboxHandle, warm: bool) -> Trainer:
     model, tokenizer = load_model(config.model)
     if warm:  # teach the tiny model the first stage's completion, so that stage passes
-        prefix = head(CLASSIFY.reference_solution, 5)
+        prefix = answer_prefix(head(CLASSIFY.reference_solution, 5))
         prompt = format_prompt(tokenizer, CLASSIFY.prompt, config.data.chat, answer_prefix=prefix)
         pair = (prompt, CLASSIFY.reference_solution[len(prefix) :])
         fine_tune(model, tokenizer, [pair], epochs=30, lr=3e-3, seed=0)
@@ -806,7 +829,7 @@ def _check_stage(seen: _Seen, tokenizer: Any, chat: bool, lines: int) -> None:
     """Every prompt ends with the stage's head after the formatted task (inside the assistant's
     turn with a chat template), every prelude is the task's plus the same head, and verdict
     lines index the completion."""
-    prefix = head(CLASSIFY.reference_solution, lines)
+    prefix = answer_prefix(head(CLASSIFY.reference_solution, lines))
     formatted = format_prompt(tokenizer, CLASSIFY.prompt, chat)
     assert seen.prompts and all(p == formatted + prefix for p in seen.prompts)
     if chat:
@@ -836,10 +859,12 @@ def test_cccs_stage_reaches_prompt_and_prelude_moves_past_rho_and_survives_resum
     state = trainer.method.state_dict()["curricula"]["classify"]
     assert (state["stage"], state["passed"], state["attempts"]) == (1, 0, 0)
     (row,) = _rows(tmp_path / "run")
-    assert (row["cccs_stage_moves"], row["cccs_stage_mean"]) == (1.0, 1.0)
-    # a completion after the first stage's head: lines 1.. of the completion, not of the program
+    assert (row["cccs_stage_moves"], row["cccs_stage_mean"]) == (1.0, 2.0)
+    # a completion after the first stage's head, in the completion's lines, not the program's:
+    # its line 1 is the head's last line end (the newline the completion starts with), so the
+    # first statement it wrote is line 2
     executed = [f.result().executed_lines for f in seen.verdicts if f.result().executed_lines]
-    assert executed and all(min(lines) == 1 for lines in executed)
+    assert executed and all(min(lines) == 2 for lines in executed)
 
     resumed = _cccs_trainer(_cccs_config(tmp_path / "run", 2, chat), sandbox, warm=False)
     seen = _Seen(resumed, monkeypatch)
