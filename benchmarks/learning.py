@@ -15,8 +15,9 @@ Protocol, per seed:
    completions and tokens are *measured* by the kernel's usage meter (:mod:`kernel.usage`) and
    reported, not assumed.
 3. One evaluation: the held-out split, the same sampling for every method (n, temperature), pass@1
-   and pass@5, then two rounds of self-refinement from execution feedback (pass@1 after each; no
-   early stop), so refinement is compared across methods and not only for CYCLE. Every pass@1
+   and pass@5, then ``refine_rounds`` (1) rounds of self-refinement from execution feedback
+   (pass@1 after each; no early stop), so refinement is compared across methods and not only
+   for CYCLE. Every pass@1
    and every difference (method - start, method - its ablation) carries a 95 % bootstrap
    interval over held-out tasks and seeds (:func:`benchmarks.common.bootstrap_interval`); a
    method beats its start when its interval of the difference lies above zero.
@@ -31,6 +32,12 @@ for the tiny model live there, with their reasons). Ablations flip one documente
 Each seed's start is also saved as a model folder (``<workdir>/seed-N/start-model``), so
 ``crucible eval --model <workdir>/seed-0/start-model --dataset crucible-steps --split train``
 measures it on any split.
+
+Runs train ``jobs`` at a time (one per core by default), each in its own process with its own
+pooled sandbox and one torch thread: a run alternates generation, sandbox waits and learning,
+so two runs keep two cores busy where one leaves them half idle. The full plan's cost is
+sized to this: 3 starts and 33 runs with 134 x 10 held-out samples, one refinement round and
+start-to-end curves.
 
 Every finished run is stored under ``--workdir`` and reused when the benchmark is run again (the
 starting models too), so an interrupted benchmark resumes where it stopped. A stored run is keyed
@@ -157,9 +164,16 @@ class Plan(TorchThreads):
     ablations: bool = True
     eval_samples: int = Field(default=10, ge=5, description="n per held-out task (pass@5).")
     eval_temperature: float = 0.8
-    refine_rounds: int = 2
+    refine_rounds: int = 1
     max_eval_tasks: int | None = None
-    curve_points: int = Field(default=3, ge=1, description="Held-out evals during a run.")
+    curve_points: int = Field(default=1, ge=1, description="Held-out evals during a run.")
+    jobs: int | None = Field(
+        default=None,
+        ge=1,
+        description="Runs trained at once, each in its own process with its own pooled sandbox; "
+        "None = one per cpu_threads of the machine's cores. A run alternates generation, "
+        "sandbox waits and learning, so two runs on two cores keep both busy.",
+    )
     overrides: tuple[str, ...] = Field(
         default=(),
         description="`--set` overrides of every run config (KEY=VALUE), of one method's runs "
@@ -180,6 +194,13 @@ class Plan(TorchThreads):
         if self.results_name:
             return self.results_name
         return SUITES[self.suite].results_name + ("_quick" if self.smoke else "")
+
+    def parallel_jobs(self, runs: int) -> int:
+        """How many runs train at once: :attr:`jobs`, else a core's share per run."""
+        import os
+
+        jobs = self.jobs or max(1, (os.cpu_count() or 1) // (self.cpu_threads or 1))
+        return max(1, min(jobs, runs))
 
     @property
     def policy(self) -> str:
@@ -261,21 +282,29 @@ PREFILL_ROUNDS: dict[str, Callable[[Any], int]] = {
 # ----------------------------------------------------------------------------- one seed
 
 
+def splits(plan: Plan) -> tuple[list[Task], list[Task]]:
+    """The plan's training tasks and the held-out tasks it evaluates on."""
+    from crucible.evaluation.datasets import load_dataset
+    from crucible.kernel.run_config import load_run_config
+
+    data = load_run_config(CONFIGS / START_CONFIG, plan.suite_overrides()).data
+    eval_tasks = load_dataset(data.dataset, data.eval_split)
+    if plan.max_eval_tasks:
+        eval_tasks = eval_tasks[: plan.max_eval_tasks]
+    return load_dataset(data.dataset, data.train_split), eval_tasks
+
+
 class Bench:
     """Runs a plan: the shared sandbox, data and per-seed starting models."""
 
     def __init__(self, plan: Plan, sandbox: SandboxHandle, log: Callable[[str], None]) -> None:
-        from crucible.evaluation.datasets import load_dataset
-
         self.plan = plan
         self.sandbox = sandbox
         self.log = log
         self.reused = 0  # finished runs taken from the workdir instead of trained again
         # The evaluation's sampling, limits and data are the start config's, whatever the seed.
-        self.base = base = self._config(START_CONFIG, 0, plan.workdir)
-        self.train_tasks: list[Task] = load_dataset(base.data.dataset, base.data.train_split)
-        eval_tasks: list[Task] = load_dataset(base.data.dataset, base.data.eval_split)
-        self.eval_tasks = eval_tasks[: plan.max_eval_tasks] if plan.max_eval_tasks else eval_tasks
+        self.base = self._config(START_CONFIG, 0, plan.workdir)
+        self.train_tasks, self.eval_tasks = splits(plan)
 
     def _config(
         self, name: str, seed: int, out: Path, extra: Sequence[str] = (), target: str = ""
@@ -773,30 +802,131 @@ def plot(
     plt.close(figure)
 
 
-def run_benchmark(plan: Plan, log: Callable[[str], None]) -> dict[str, Any]:
-    """Run (or resume) the plan; write the json, md and png; return the report."""
+# ------------------------------------------------------------------------------ scheduling
+
+
+@dataclass
+class Outcome:
+    """What the seeds' starts and the runs came to, in plan order."""
+
+    starts: dict[int, dict[str, Any]] = field(default_factory=dict)
+    runs: list[dict[str, Any]] = field(default_factory=list)
+    reused: int = 0
+
+
+def run_in_process(plan: Plan, variants: Sequence[Variant], log: Callable[[str], None]) -> Outcome:
+    """Every start and run one after another, with one embedded sandbox."""
     from crucible.kernel.sandbox import SandboxHandle
 
-    variants = plan.variants()
-    plan.pin_threads()
-    began = time.perf_counter()
-    runs: list[dict[str, Any]] = []
-    starts: dict[int, dict[str, Any]] = {}
+    outcome = Outcome()
     with SandboxHandle(isolation="pooled") as sandbox:
         bench = Bench(plan, sandbox, log)
         for seed in plan.seeds:
-            state, starts[seed] = bench.start(seed)
+            state, outcome.starts[seed] = bench.start(seed)
             for variant in variants:
-                runs.append(bench.run(variant, seed, state, starts[seed]))
+                outcome.runs.append(bench.run(variant, seed, state, outcome.starts[seed]))
+    outcome.reused = bench.reused
+    return outcome
+
+
+def run_in_parallel(plan: Plan, variants: Sequence[Variant], jobs: int) -> Outcome:
+    """Starts and runs spread over ``jobs`` processes, each with its own pooled sandbox; a
+    seed's runs are queued as soon as its start is stored in the workdir (where they read it).
+    Results do not depend on the schedule: every run is seeded and starts from stored weights."""
+    import multiprocessing
+    from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+
+    outcome = Outcome()
+    finished: dict[tuple[int, str], dict[str, Any]] = {}
+    context = multiprocessing.get_context("spawn")  # torch and gRPC threads do not survive fork
+    with ProcessPoolExecutor(
+        jobs, mp_context=context, initializer=_start_worker, initargs=(plan.model_dump_json(),)
+    ) as pool:
+        pending: dict[Future[Any], tuple[int, str | None]] = {
+            pool.submit(_worker_start, seed): (seed, None) for seed in plan.seeds
+        }
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                seed, label = pending.pop(future)
+                if label is None:
+                    outcome.starts[seed] = future.result()
+                    for variant in variants:
+                        pending[pool.submit(_worker_run, variant.label, seed)] = (
+                            seed,
+                            variant.label,
+                        )
+                else:
+                    finished[seed, label], reused = future.result()
+                    outcome.reused += reused
+    outcome.runs = [finished[seed, v.label] for seed in plan.seeds for v in variants]
+    outcome.starts = {seed: outcome.starts[seed] for seed in plan.seeds}
+    return outcome
+
+
+_WORKER: list[Bench] = []  # the worker process's bench (run_in_parallel's pool)
+
+
+def _start_worker(plan_json: str) -> None:
+    """A pool process: its torch threads, its own pooled sandbox (closed when it exits) and
+    bench."""
+    import sys
+    from multiprocessing.util import Finalize
+
+    from crucible.kernel.sandbox import SandboxHandle
+
+    plan = Plan.model_validate_json(plan_json)
+    plan.pin_threads()
+    sandbox = SandboxHandle(isolation="pooled")
+    Finalize(sandbox, sandbox.close, exitpriority=10)
+    _WORKER.append(Bench(plan, sandbox, lambda line: print(line, file=sys.stderr, flush=True)))
+
+
+def _worker_start(seed: int) -> dict[str, Any]:
+    return _WORKER[0].start(seed)[1]
+
+
+def _worker_run(label: str, seed: int) -> tuple[dict[str, Any], int]:
+    bench = _WORKER[0]
+    variant = next(v for v in (*METHODS, *ABLATIONS) if v.label == label)
+    reused = bench.reused
+    state, start = bench.start(seed)  # stored by the seed's start job
+    return bench.run(variant, seed, state, start), bench.reused - reused
+
+
+def _cpu_seconds() -> float:
+    """CPU time of this process and of every finished descendant it waited for."""
+    import resource
+
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def run_benchmark(plan: Plan, log: Callable[[str], None]) -> dict[str, Any]:
+    """Run (or resume) the plan; write the json, md and png; return the report."""
+    variants = plan.variants()
+    plan.pin_threads()
+    began, began_cpu = time.perf_counter(), _cpu_seconds()
+    jobs = plan.parallel_jobs(len(plan.seeds) * len(variants))
+    if jobs == 1:
+        outcome = run_in_process(plan, variants, log)
+    else:
+        log(f"{len(plan.seeds) * len(variants)} runs, {jobs} at a time")
+        outcome = run_in_parallel(plan, variants, jobs)
+    runs, starts = outcome.runs, outcome.starts
+    train_tasks, eval_tasks = splits(plan)
     rows = summarise(runs, starts)
     machine = machine_description()
     report = {
         "plan": json.loads(plan.model_dump_json()),
         "machine": machine,
+        "jobs": jobs,
         "wall_s": round(time.perf_counter() - began, 1),
-        "runs_reused": bench.reused,
-        "train_tasks": len(bench.train_tasks),
-        "eval_tasks": len(bench.eval_tasks),
+        "cpu_s": round(_cpu_seconds() - began_cpu, 1),
+        "runs_reused": outcome.reused,
+        "train_tasks": len(train_tasks),
+        "eval_tasks": len(eval_tasks),
         "starts": {str(seed): start for seed, start in starts.items()},
         "rows": rows,
         "runs": runs,

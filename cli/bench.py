@@ -69,6 +69,14 @@ def learning_command(
     workdir: Annotated[
         Path | None, typer.Option(help="Where runs are kept and resumed from.")
     ] = None,
+    jobs: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Runs trained at once, each in its own process and sandbox "
+            "(default: one per core).",
+        ),
+    ] = None,
     fresh: Annotated[
         bool, typer.Option(help="Discard the finished runs in the workdir and start over.")
     ] = False,
@@ -101,6 +109,8 @@ def learning_command(
         changes["overrides"] = tuple(overrides)
     if workdir is not None:
         changes["workdir"] = workdir
+    if jobs is not None:
+        changes["jobs"] = jobs
     try:
         plan = Plan.quick(**changes) if quick else Plan(**changes)
         plan.variants()

@@ -33,10 +33,15 @@ def _plan(tmp_path: Path) -> Plan:
 
 @pytest.mark.slow
 @pytest.mark.train
-def test_every_method_runs_under_the_measured_budget_and_resumes(tmp_path: Path) -> None:
-    plan = _plan(tmp_path)
+def test_every_method_runs_under_the_measured_budget_and_resumes(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    plan = _plan(tmp_path).model_copy(update={"jobs": 2, "refine_rounds": 2})
     lines: list[str] = []
     report = run_benchmark(plan, lines.append)
+    assert report["jobs"] == 2 and report["cpu_s"] > 0
+    assert "2 runs, 2 at a time" in lines
+    assert "seed 0: grpo" in capfd.readouterr().err  # the pool process's own log
 
     runs = {run["variant"]: run for run in report["runs"]}
     # One GRPO step is 8 prompts x 4 samples: the meter counts exactly what was generated.
@@ -68,13 +73,22 @@ def test_every_method_runs_under_the_measured_budget_and_resumes(tmp_path: Path)
     assert f"| cycle | `refine_share` {share:.3f}" in table
     assert "| grpo | – |" in table
     assert (results / "toy.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert any("seed 0: grpo" in line for line in lines)
 
+    # resumed in this process: both runs are taken from the workdir, nothing is trained
     again: list[str] = []
-    resumed = run_benchmark(plan, again.append)
+    resumed = run_benchmark(plan.model_copy(update={"jobs": 1}), again.append)
     assert resumed["runs"] == report["runs"]
     assert (report["runs_reused"], resumed["runs_reused"]) == (0, 2)
     assert not any("warm start" in line or ": grpo" in line for line in again)
+
+    # the schedule does not change a result: GRPO trained again here, in this process, from
+    # a start built again here, scores what the pool process's run scored
+    alone = plan.model_copy(update={"jobs": 1, "methods": ("grpo",), "workdir": tmp_path / "alone"})
+    here = run_benchmark(alone, lines.append)
+    assert any("seed 0: grpo" in line for line in lines)
+    assert here["starts"]["0"]["task_pass@1"] == report["starts"]["0"]["task_pass@1"]
+    assert here["runs"][0]["after"] == runs["grpo"]["after"]
+    assert here["runs"][0]["statuses"] == runs["grpo"]["statuses"]
 
 
 @pytest.mark.parametrize(
