@@ -106,10 +106,12 @@ def warm_start_pairs(
     """The warm start's (prompt, target) pairs: each prompt exactly as the sampler will show it
     to the model (:func:`kernel.sampler.format_prompt`: the BOS token, or the chat template
     around it), so the policy learns to continue the text it is later sampled from."""
+    from crucible.evaluation.test_writing import test_writing_pairs
     from crucible.kernel.sampler import format_prompt
 
-    return [
-        (format_prompt(tokenizer, task.prompt, run.data.chat), task.canonical_completion)
-        for task in tasks
-        if task.canonical_completion
+    pairs = [
+        (task.prompt, task.canonical_completion) for task in tasks if task.canonical_completion
     ]
+    if run.warm_start.test_writing:
+        pairs += test_writing_pairs(tasks)
+    return [(format_prompt(tokenizer, text, run.data.chat), target) for text, target in pairs]

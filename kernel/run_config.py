@@ -103,6 +103,13 @@ class WarmStartSettings(ConfigModel):
     sft_epochs: int = Field(default=0, ge=0, description="Epochs of SFT; 0 = no warm start.")
     lr: float = Field(default=3e-3, gt=0, description="SFT learning rate.")
     batch_size: int = Field(default=16, ge=1, description="SFT batch size.")
+    test_writing: bool = Field(
+        default=False,
+        description="Also teach the policy to write one-line tests of a task's function in "
+        "CodeT's test prompt (the one CodeDPO samples tests from), one pair per docstring "
+        "example of the training tasks (part of the prompt, never a hidden test), so that a "
+        "small model can verify its own code.",
+    )
 
 
 class RunConfig(ConfigModel):

@@ -19,13 +19,12 @@ reference solution is run on the generated tests to measure how many are right
 
 from __future__ import annotations
 
-import ast
-import doctest
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from crucible.evaluation.test_writing import docstring_examples, test_prompt
 from crucible.kernel.config import SamplingConfig
 from crucible.kernel.plugin import Problem
 from crucible.kernel.run_config import RunConfig
@@ -81,8 +80,7 @@ def prompt_for_tests(problem: Problem, settings: CodeDPOConfig) -> str:
     name = entry_point(problem)
     if name is None:
         raise ValueError(f"problem {problem.problem_id} names no function to test")
-    head = settings.test_prompt_template.format(prompt=problem.prompt, entry_point=name)
-    return head + settings.test_prefix.format(entry_point=name)
+    return test_prompt(problem.prompt, name, settings.test_prompt_template, settings.test_prefix)
 
 
 def compiles(code: str) -> bool:
@@ -115,22 +113,11 @@ def example_tests(problem: Problem) -> list[str]:
     (``>>> f(4)`` showing ``5`` gives ``assert (f(4)) == (5)``); none when the prompt does not
     parse or shows no example with a value."""
     name = entry_point(problem)
-    try:
-        tree = ast.parse(problem.prompt)
-    except SyntaxError:
-        return []
     tests: list[str] = []
-    for node in ast.walk(tree):
-        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) or node.name != name:
-            continue
-        docstring = ast.get_docstring(node) or ""
-        for example in doctest.DocTestParser().get_examples(docstring):
-            call, want = example.source.strip(), example.want.strip()
-            if not want or "\n" in call or "\n" in want:
-                continue
-            test = f"assert ({call}) == ({want})"
-            if compiles(test) and test not in tests:
-                tests.append(test)
+    for call, want in docstring_examples(problem.prompt, name) if name else []:
+        test = f"assert ({call}) == ({want})"
+        if compiles(test) and test not in tests:
+            tests.append(test)
     return tests
 
 

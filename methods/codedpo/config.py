@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from crucible.evaluation.test_writing import TEST_PREFIX, TEST_PROMPT_TEMPLATE
+
 Ranking = Literal["self_verification", "pass_count", "all_tests_trusted", "random"]
 Normalization = Literal["mean", "max", "l2"]
 LossType = Literal["sigmoid", "hinge", "ipo", "robust", "sppo_hard", "nca_pair"]
@@ -40,13 +42,13 @@ class CodeDPOConfig(BaseModel):
         "dropped [unverified].",
     )
     test_prompt_template: str = Field(
-        default="{prompt}    pass\n\n\n# check the correctness of {entry_point}\n",
+        default=TEST_PROMPT_TEMPLATE,
         description="What the model continues to write a test; {prompt} is the problem's prompt "
         "and {entry_point} the function under test. CodeT's test prompt (Chen et al. 2022, "
         "arXiv 2207.10397) [unverified for CodeDPO].",
     )
     test_prefix: str = Field(
-        default="assert {entry_point}(",
+        default=TEST_PREFIX,
         description="Start of every test: appended to the test prompt and prepended to the "
         "sampled line ({entry_point} is filled in). One sampled line is one test.",
     )
