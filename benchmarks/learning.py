@@ -180,8 +180,9 @@ class Plan(TorchThreads):
         default=None,
         ge=1,
         description="Runs trained at once, each in its own process with its own pooled sandbox; "
-        "None = one per cpu_threads of the machine's cores. A run alternates generation, "
-        "sandbox waits and learning, so two runs on two cores keep both busy.",
+        "None = one per cpu_threads of the machine's cores, or 1 with a CUDA device. A run "
+        "alternates generation, sandbox waits and learning, so two runs on two cores keep "
+        "both busy.",
     )
     overrides: tuple[str, ...] = Field(
         default=(),
@@ -202,14 +203,22 @@ class Plan(TorchThreads):
         """The result files' name without suffix."""
         if self.results_name:
             return self.results_name
-        return SUITES[self.suite].results_name + ("_quick" if self.smoke else "")
+        suite = SUITES[self.suite]
+        # another policy than the suite's (e.g. smollm2-135m on a GPU) never overwrites its files
+        model = f"_{_slug(self.policy)}" if self.policy != suite.model else ""
+        return suite.results_name + model + ("_quick" if self.smoke else "")
 
     def parallel_jobs(self, runs: int) -> int:
-        """How many runs train at once: :attr:`jobs`, else a core's share per run."""
+        """How many runs train at once: :attr:`jobs`, else a core's share per run on a CPU and
+        one at a time where a CUDA device takes the model (runs would share its memory)."""
         import os
 
-        jobs = self.jobs or max(1, (os.cpu_count() or 1) // (self.cpu_threads or 1))
-        return max(1, min(jobs, runs))
+        import torch
+
+        default = max(1, (os.cpu_count() or 1) // (self.cpu_threads or 1))
+        if torch.cuda.is_available():
+            default = 1
+        return max(1, min(self.jobs or default, runs))
 
     @property
     def policy(self) -> str:

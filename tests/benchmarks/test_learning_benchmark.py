@@ -118,6 +118,10 @@ def test_suite_picks_the_policy_and_the_data() -> None:
     assert "data.dataset=crucible-steps" in steps.suite_overrides()
     assert "model.name_or_path=tiny" in basic.suite_overrides()
     assert Plan(model="smollm2-135m").policy == "smollm2-135m"
+    # another policy's results never overwrite the suite's own
+    assert (Plan().stem, Plan(model="tiny-steps").stem) == ("learning", "learning")
+    assert Plan(model="smollm2-135m").stem == "learning_smollm2-135m"
+    assert Plan.quick(model="smollm2-135m").stem == "learning_smollm2-135m_quick"
     assert (steps.stem, Plan.quick().stem, basic.stem) == (
         "learning",
         "learning_quick",
