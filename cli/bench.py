@@ -74,7 +74,7 @@ def learning_command(
         typer.Option(
             min=1,
             help="Runs trained at once, each in its own process and sandbox "
-            "(default: one per core).",
+            "(default: one per core; one with a CUDA device).",
         ),
     ] = None,
     fresh: Annotated[
