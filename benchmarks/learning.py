@@ -125,6 +125,12 @@ ABLATIONS = (
         "codedpo",
     ),
     Variant("cycle, no PGM", "cycle.yaml", (*CYCLE_OVERRIDES, "method.pgm_rate=0"), "cycle"),
+    Variant(
+        "cycle, no refine data",
+        "cycle.yaml",
+        (*CYCLE_OVERRIDES, "method.refine_data=false"),
+        "cycle",
+    ),
 )
 
 

@@ -49,6 +49,13 @@ class CycleConfig(BaseModel):
         default=True,
         description="Keep passing samples as (description -> own code) examples (the paper).",
     )
+    refine_data: bool = Field(
+        default=True,
+        description="Train Phase II on refinement examples (the paper). False is the ablation "
+        "'no refine data': the mix keeps its size, every refinement example replaced by a "
+        "code-generation one, so Phase II fine-tunes as long on its own samples and Phase I "
+        "data alone.",
+    )
 
     # ------------------------------------------------------- training strategies
     pgm_rate: float = Field(

@@ -114,17 +114,22 @@ def mix(
     phase1: Sequence[Example],
     ratio: float,
     rng: random.Random,
+    refine_data: bool = True,
 ) -> list[Example]:
     """Every refinement example of ``examples`` plus code-generation examples, so that
     refinement is ``ratio`` of the mix: round(R · (1 − ratio) / ratio) of them, the passing
     samples of ``examples`` first (drawn without replacement when there are more), then Phase I
     examples (without replacement, whole passes over them first when more are needed than
-    exist). Short of code-generation data, the mix holds what there is."""
+    exist). Short of code-generation data, the mix holds what there is. ``refine_data=False``
+    (the ablation) draws code-generation examples the same way for every place of the mix,
+    refinement examples' included."""
     if not 0.0 < ratio <= 1.0:
         raise ValueError(f"mix ratio must be in (0, 1], got {ratio}")
     refine = [e for e in examples if e.kind == "refine"]
     passing = [e for e in examples if e.kind != "refine"]
     wanted = round(len(refine) * (1.0 - ratio) / ratio)
+    if not refine_data:
+        wanted, refine = wanted + len(refine), []
     if len(passing) >= wanted:
         return [*refine, *rng.sample(passing, wanted)]
     missing = wanted - len(passing)

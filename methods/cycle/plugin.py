@@ -116,7 +116,7 @@ class Cycle(OfflineMethod[CycleConfig]):
         ]
         statuses = Counter(verdict.status for tried in attempts for _, verdict in tried)
         samples = sum(statuses.values())
-        mixed = mix(collected, phase1, settings.mix_ratio, rng)
+        mixed = mix(collected, phase1, settings.mix_ratio, rng, settings.refine_data)
         with (run.output_dir / DATA_FILE).open("w", encoding="utf-8") as handle:
             handle.writelines(json.dumps(asdict(example)) + "\n" for example in mixed)
         kinds = Counter(example.kind for example in mixed)

@@ -222,6 +222,19 @@ def test_mixing_gives_refinement_examples_their_share_of_the_mix() -> None:
         mix(refine, phase1, 0.0, random.Random(0))
 
 
+def test_the_no_refine_data_ablation_keeps_the_mix_size_with_code_generation_only() -> None:
+    refine, passing, phase1 = (
+        _examples("refine", 6),
+        _examples("passing", 4),
+        _examples("phase1", 10),
+    )
+    full = mix([*refine, *passing], phase1, 0.5, random.Random(0))
+    ablated = mix([*refine, *passing], phase1, 0.5, random.Random(0), refine_data=False)
+    assert len(ablated) == len(full) == 12 and refine_share(ablated) == 0.0
+    assert ablated[:4] == passing  # its own passing samples first, then Phase I data
+    assert len(set(ablated[4:])) == 8 and set(ablated[4:]) <= set(phase1)
+
+
 # ------------------------------------------------------------------- past-generation masking
 
 
@@ -364,18 +377,15 @@ def test_the_plugin_is_registered_and_needs_evaluation_tasks(add_1: Task) -> Non
 def test_a_run_fine_tunes_both_phases_and_writes_the_refinement_data(
     tmp_path: Path, sandbox: SandboxHandle
 ) -> None:
-    config = load_run_config(
-        "configs/cycle.yaml",
-        [
-            f"trainer.output_dir={tmp_path}",
-            "sampling.max_new_tokens=12",
-            "method.phase1_epochs=2",
-            "method.phase2_epochs=1",
-            "method.samples_per_problem=2",
-            "method.mix_ratio=0.25",
-            "method.pgm_rate=0.5",
-        ],
-    )
+    overrides = [
+        "sampling.max_new_tokens=12",
+        "method.phase1_epochs=2",
+        "method.phase2_epochs=1",
+        "method.samples_per_problem=2",
+        "method.mix_ratio=0.25",
+        "method.pgm_rate=0.5",
+    ]
+    config = load_run_config("configs/cycle.yaml", [f"trainer.output_dir={tmp_path}", *overrides])
     settings = method_settings(config, CycleConfig, "test")
     problems = to_problems(load_dataset("crucible-basic", "train")[:4])
     model, tokenizer = load_model(config.model)
@@ -396,6 +406,33 @@ def test_a_run_fine_tunes_both_phases_and_writes_the_refinement_data(
     assert 0.0 < rows[2]["pgm_masked_token_fraction"] < 0.5
     assert set(result.activity) == {"refine_share", "pgm_masked_token_fraction"}
     assert result.steps == 3 and (tmp_path / "checkpoints" / "step-000003").is_dir()
+
+    # the 'no refine data' ablation: the same sampling, a mix of the same size, no refinement
+    ablated = load_run_config(
+        "configs/cycle.yaml",
+        [*overrides, f"trainer.output_dir={tmp_path / 'ablated'}", "method.refine_data=false"],
+    )
+    model, tokenizer = load_model(ablated.model)
+    rows = (
+        Trainer(
+            ablated,
+            Cycle,
+            method_settings(ablated, CycleConfig, "test"),
+            problems,
+            model,
+            tokenizer,
+            sandbox,
+            show_progress=False,
+        )
+        .train()
+        .history
+    )
+    kinds = [
+        json.loads(line)["kind"]
+        for line in (tmp_path / "ablated" / "cycle_data.jsonl").read_text().splitlines()
+    ]
+    assert len(kinds) == len(data) and "refine" not in kinds
+    assert rows[2]["refine_share"] == 0.0 and rows[2]["pgm_masked_token_fraction"] == 0.0
 
 
 @pytest.mark.slow  # ~30 s: the command as a user runs it, evaluations with refinement included
