@@ -15,9 +15,11 @@ Protocol, per seed:
    completions and tokens are *measured* by the kernel's usage meter (:mod:`kernel.usage`) and
    reported, not assumed.
 3. One evaluation: the held-out split, the same sampling for every method (n, temperature), pass@1
-   and pass@5, then ``refine_rounds`` (1) rounds of self-refinement from execution feedback
-   (pass@1 after each; no early stop), so refinement is compared across methods and not only
-   for CYCLE. Every pass@1
+   and pass@5, then ``refine_rounds`` rounds of self-refinement from execution feedback (pass@1
+   after each; no early stop), so refinement can be compared across methods and not only for
+   CYCLE: one round in the ``--quick`` run, none in the full plan, whose CPU budget a round
+   would double (a refinement prompt holds the task, the failing program and its feedback, so
+   it costs more to sample from than the task alone). Every pass@1
    and every difference (method - start, method - its ablation) carries a 95 % bootstrap
    interval over held-out tasks and seeds (:func:`benchmarks.common.bootstrap_interval`); a
    method beats its start when its interval of the difference lies above zero.
@@ -36,8 +38,8 @@ measures it on any split.
 Runs train ``jobs`` at a time (one per core by default), each in its own process with its own
 pooled sandbox and one torch thread: a run alternates generation, sandbox waits and learning,
 so two runs keep two cores busy where one leaves them half idle. The full plan's cost is
-sized to this: 3 starts and 33 runs with 134 x 10 held-out samples, one refinement round and
-start-to-end curves.
+sized to this: 3 starts and 36 runs of 512 generated completions each, every run evaluated on
+134 held-out tasks x 10 samples, without refinement rounds and with start-to-end curves.
 
 Every finished run is stored under ``--workdir`` and reused when the benchmark is run again (the
 starting models too), so an interrupted benchmark resumes where it stopped. A stored run is keyed
@@ -174,12 +176,12 @@ class Plan(TorchThreads):
         description="Policy: tiny, tiny-steps, smollm2-135m or a path; None = the suite's.",
     )
     seeds: tuple[int, ...] = (0, 1, 2)
-    budget: int = Field(default=1024, ge=8, description="Generated completions per run.")
+    budget: int = Field(default=512, ge=8, description="Generated completions per run.")
     methods: tuple[str, ...] = tuple(v.label for v in METHODS)
     ablations: bool = True
     eval_samples: int = Field(default=10, ge=5, description="n per held-out task (pass@5).")
     eval_temperature: float = 0.8
-    refine_rounds: int = 1
+    refine_rounds: int = 0
     max_eval_tasks: int | None = None
     curve_points: int = Field(default=1, ge=1, description="Held-out evals during a run.")
     jobs: int | None = Field(
@@ -246,10 +248,12 @@ class Plan(TorchThreads):
 
     @classmethod
     def quick(cls, **changes: Any) -> Plan:
-        """The smoke run: one seed, a quarter of the budget, 20 held-out tasks, no ablations."""
+        """The smoke run: one seed, half the budget, 20 held-out tasks with a refinement round,
+        no ablations."""
         base = {
             "seeds": (0,),
             "budget": 256,
+            "refine_rounds": 1,
             "ablations": False,
             "max_eval_tasks": 20,
             "curve_points": 1,

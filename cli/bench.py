@@ -85,7 +85,8 @@ def learning_command(
     ] = False,
 ) -> None:
     """Train every method from the same SFT'd start under the same budget, over several seeds,
-    and compare held-out pass@1, pass@5 and pass@1 after refinement, each pass@1 and difference
+    and compare held-out pass@1, pass@5 (and pass@1 after a refinement round with --quick), each
+    pass@1 and difference
     with a 95% bootstrap interval over tasks and seeds; writes
     benchmarks/results/learning{,_quick}.{md,json,png} (learning_basic{,_quick} with --suite
     crucible-basic). A finished run is reused when the command
