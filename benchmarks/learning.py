@@ -228,6 +228,18 @@ class Plan(TorchThreads):
             default = 1
         return max(1, min(self.jobs or default, runs))
 
+    def warm_start_threads(self) -> int | None:
+        """torch threads of a start's warm start (SFT): the cores left to each of the starts
+        that run at once. A seed's runs wait for its start, so with fewer seeds than jobs (the
+        quick run's one seed) the other cores would idle through the longest step of the
+        benchmark. None = torch's default, as :attr:`cpu_threads`."""
+        import os
+
+        if self.cpu_threads is None:
+            return None
+        starts = min(self.parallel_jobs(len(self.seeds)), len(self.seeds))
+        return max(self.cpu_threads, (os.cpu_count() or 1) // starts)
+
     @property
     def policy(self) -> str:
         """The model every run trains: ``model``, else the suite's."""
@@ -366,6 +378,7 @@ class Bench:
             plan.refine_rounds,
             plan.max_eval_tasks,
             plan.cpu_threads,
+            plan.warm_start_threads(),
         )
 
     def eval_settings(self, seed: int, *, refine: bool) -> EvalSettings:
@@ -409,8 +422,12 @@ class Bench:
             ],
         )
         model, tokenizer = load_policy(run.model)
-        began = time.perf_counter()
-        warm_start(run, model, tokenizer, self.train_tasks, Console(stderr=True))
+        began, threads = time.perf_counter(), torch.get_num_threads()
+        torch.set_num_threads(self.plan.warm_start_threads() or threads)
+        try:
+            warm_start(run, model, tokenizer, self.train_tasks, Console(stderr=True))
+        finally:
+            torch.set_num_threads(threads)
         sft_s = time.perf_counter() - began
         self.log(f"seed {seed}: evaluating the starting model")
         result = evaluate(

@@ -5,6 +5,7 @@ a second invocation resumes from the finished runs instead of training again."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -121,6 +122,11 @@ def test_suite_picks_the_policy_and_the_data() -> None:
     # another policy's results never overwrite the suite's own
     assert (Plan().stem, Plan(model="tiny-steps").stem) == ("learning", "learning")
     assert Plan(model="smollm2-135m").stem == "learning_smollm2-135m"
+    # a warm start has the cores the starts running beside it leave (the runs wait for it)
+    assert Plan(jobs=2).warm_start_threads() == max(1, (os.cpu_count() or 1) // 2)
+    assert Plan.quick(jobs=2).warm_start_threads() == (os.cpu_count() or 1)
+    assert Plan(jobs=1).warm_start_threads() == (os.cpu_count() or 1)
+    assert Plan(cpu_threads=None).warm_start_threads() is None
     assert Plan.quick(model="smollm2-135m").stem == "learning_smollm2-135m_quick"
     assert (steps.stem, Plan.quick().stem, basic.stem) == (
         "learning",
