@@ -71,7 +71,7 @@ test-fast: setup  ## the tests not marked slow (minutes)
 bench: setup  ## run the sandbox throughput benchmark and write benchmarks/results/
 	$(BIN)/python benchmarks/sandbox_throughput.py
 
-bench-learning: setup  ## every method from one start under one budget, 3 seeds, on crucible-steps (CPU: hours)
+bench-learning: setup  ## every method from one start under one budget, 3 seeds, on crucible-steps (~55 min on 2 cores)
 	$(BIN)/crucible bench learning
 
 bench-efficiency: setup  ## CodeDPO's efficiency pairs: is the generated code faster? (CPU: ~3 min)
