@@ -186,12 +186,20 @@ async def sandbox(address: str, calls: int, concurrency: int, coverage: bool) ->
         tests=[TestCase(body=AssertTest(code=TRIVIAL_TEST))],
         collect_coverage=coverage,
     )
+    return await _drive_passing(address, request, calls, concurrency)
+
+
+async def _drive_passing(
+    address: str, request: ExecuteRequest, calls: int, concurrency: int
+) -> dict[str, float]:
+    """``calls`` copies of ``request`` through the server, ``concurrency`` in flight; each must
+    pass (a failing one would time something else)."""
     async with AsyncSandboxClient(address) as client:
 
         async def one() -> None:
             verdict = await client.execute(request)
             if verdict.status is not Status.PASSED:
-                raise RuntimeError(f"trivial test did not pass: {verdict.status}")
+                raise RuntimeError(f"the measured request did not pass: {verdict.status}")
 
         return await _drive(calls, concurrency, one)
 
@@ -213,15 +221,7 @@ def apps_request(shared: bool) -> ExecuteRequest:
 
 async def apps(address: str, calls: int, concurrency: int, shared: bool) -> dict[str, float]:
     """``calls`` APPS-like requests, ``concurrency`` in flight."""
-    request = apps_request(shared)
-    async with AsyncSandboxClient(address) as client:
-
-        async def one() -> None:
-            verdict = await client.execute(request)
-            if verdict.status is not Status.PASSED:
-                raise RuntimeError(f"the APPS-like request did not pass: {verdict.status}")
-
-        return await _drive(calls, concurrency, one)
+    return await _drive_passing(address, apps_request(shared), calls, concurrency)
 
 
 def _add_request(language: str, nonce: str = "") -> ExecuteRequest:

@@ -199,3 +199,12 @@ def test_an_ablation_whose_activity_equals_its_methods_is_flagged() -> None:
     _, method, broken, sound = summarise(runs, starts)
     assert not method["activity_equals_method"]
     assert broken["activity_equals_method"] and not sound["activity_equals_method"]
+
+
+def test_cycles_runs_are_queued_first() -> None:
+    """The pool takes a seed's runs in this order: CYCLE's, the longest, go first."""
+    from crucible.benchmarks.learning import _queue_order
+
+    queued = [v.label for v in sorted(Plan().variants(), key=_queue_order)]
+    assert queued[:3] == ["cycle", "cycle, no PGM", "cycle, no refine data"]
+    assert not any(label.startswith("cycle") for label in queued[3:])
