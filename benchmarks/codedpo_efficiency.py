@@ -56,7 +56,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
-from crucible.benchmarks.common import TorchThreads, machine_description, spread
+from crucible.benchmarks.common import TorchThreads, machine_description, markdown_table, spread
 from crucible.evaluation.tasks import Split, Task
 from crucible.sandbox_service.models import AssertTest, TestCase
 
@@ -793,11 +793,6 @@ def family_table(summary: dict[str, dict[str, float] | None]) -> list[tuple[str,
     ]
 
 
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    return "\n".join([*lines, *("| " + " | ".join(row) + " |" for row in rows)])
-
-
 def headline(report: dict[str, Any]) -> str:
     """One sentence: how much faster held-out code got, and what happened to pass@1."""
     summary = report["summary"]
@@ -845,11 +840,11 @@ def markdown(report: dict[str, Any]) -> str:
     return (
         head
         + "## Efficiency pairs (training problems, built from the SFT model)\n\n"
-        + _table(("metric", "mean ± sd"), pair_table(summary))
+        + markdown_table(("metric", "mean ± sd"), pair_table(summary))
         + "\n\n## Generated code before and after DPO\n\n"
-        + _table(("metric", "before DPO", "after DPO", "change"), code_table(summary))
+        + markdown_table(("metric", "before DPO", "after DPO", "change"), code_table(summary))
         + "\n\n## Held-out problems per family\n\n"
-        + _table(
+        + markdown_table(
             ("family", "pass@1 before", "pass@1 after", "fast share before", "fast share after"),
             family_table(summary),
         )
