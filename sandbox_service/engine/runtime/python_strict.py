@@ -15,6 +15,7 @@ import _weakref
 import builtins
 import functools
 import gc
+import itertools
 import math  # noqa: F401  (loaded before any candidate so that test code gets it unpatched)
 import operator
 import sys
@@ -40,6 +41,7 @@ _import = builtins.__import__
 _referents = gc.get_referents
 _ModuleType = types.ModuleType
 _MISSING = object()
+_is, _repeat = operator.is_, itertools.repeat
 
 # Slot getters of ``type`` itself: a metaclass cannot change what these return.
 _HEAPTYPE = 1 << 9
@@ -91,7 +93,7 @@ _AWARE_NAMES = frozenset({"datetime", "time"})
 # namespace) and every module (with a copy of its namespace) that existed before any candidate
 # code ran.
 _TRUSTED_TYPES: dict[int, tuple[type, tuple[type, ...], dict[str, Any]]] = {}
-_MODULES: dict[str, tuple[types.ModuleType, dict[str, Any]]] = {}
+_MODULES: dict[str, tuple[types.ModuleType, dict[Any, Any]]] = {}
 _MODULE_NAMES: dict[int, str] = {}
 
 
@@ -114,8 +116,19 @@ def snapshot() -> None:
                 _TRUSTED_TYPES[id(sub)] = (sub, _type_mro(sub), dict(_type_dict(sub)))
     for name, module in list(sys.modules.items()):
         if type(module) is _ModuleType and name not in _MODULES:
-            _MODULES[name] = (module, dict(vars(module)))
+            _MODULES[name] = (module, {_copy(key): value for key, value in vars(module).items()})
             _MODULE_NAMES[id(module)] = name
+
+
+def _copy(key: object) -> object:
+    """An equal string that is not ``key`` (a cached one-character string, or a key that is no
+    string, stays itself). Why: :func:`_restore` then finds the module's keys by looking its
+    copies up, which reads the module's keys without writing to them. Writing to them (their
+    reference counts) would copy the page of each in every forked test: the names of the
+    builtins alone lie on some 50 pages of the interpreter's static data."""
+    if type(key) is not str:
+        return key
+    return key.encode("utf-8", "surrogatepass").decode("utf-8", "surrogatepass")
 
 
 def _unchanged(kind: type) -> bool:
@@ -144,6 +157,12 @@ def _restore(name: str) -> types.ModuleType:
     if type(module) is not _ModuleType:
         object.__setattr__(module, "__class__", _ModuleType)
     current = vars(module)
+    # Unchanged, the common case: as many names, each bound to the very object it was (``is``:
+    # no __eq__ of the candidate's runs). Only the saved copies of the names are iterated.
+    if len(current) == len(saved) and all(
+        map(_is, map(current.get, saved.keys(), _repeat(_MISSING)), saved.values())
+    ):
+        return module
     for key, value in saved.items():
         if current.get(key, _MISSING) is not value:
             current[key] = value
