@@ -2,7 +2,8 @@
 ``preload_line_probes=False`` only for their first job that collects coverage, which they then
 keep. A program sees its worker's modules (the test child is forked from it), so it can tell:
 the harness keeps slipcover's probe module ``slipcover.slipcover`` (not the package, nor the
-``threading`` module slipcover would import: python_harness._load_slipcover)."""
+``threading``, ``pathlib`` and report modules slipcover would import:
+python_harness._load_slipcover)."""
 
 from __future__ import annotations
 
@@ -43,6 +44,22 @@ def test_the_preload_brings_no_module_with_at_fork_hooks() -> None:
     engine = LocalEngine("pooled", workers=1)
     try:
         verdict = engine.run(request(source, call_test("preloaded", [], [])))
+        assert verdict.status is Status.PASSED, verdict
+    finally:
+        engine.close()
+
+
+def test_a_program_gets_the_real_modules_the_preload_stood_in_for() -> None:
+    """While slipcover's probe module loads, stand-ins take the place of threading, pathlib
+    and its report writers (python_harness._load_slipcover); none of them may stay."""
+    source = (
+        "import pathlib, threading\n"
+        "def real():\n"
+        "    return [pathlib.Path('/tmp/x').name, threading.Thread.__name__]\n"
+    )
+    engine = LocalEngine("pooled", workers=1)
+    try:
+        verdict = engine.run(request(source, call_test("real", [], ["x", "Thread"])))
         assert verdict.status is Status.PASSED, verdict
     finally:
         engine.close()

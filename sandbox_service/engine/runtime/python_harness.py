@@ -419,7 +419,14 @@ def _load_slipcover() -> None:
     about twice as much CPU (0.95 against 0.45 ms here), without them the preload adds about
     0.05 ms. So the package's ``__init__`` is not run, and while the module loads ``threading``
     stands for the C lock it would have handed out (``threading.RLock`` is ``_thread.RLock``).
-    Neither stays in ``sys.modules``: a program that imports them gets the real ones.
+
+    The module also imports its XML and LCOV report writers and ``pathlib``, which only its
+    report and source-finding functions use, never the probes (``Slipcover(...)``,
+    ``instrument``, the seen-line sets): with them come ``xml.dom.minidom``, ``dataclasses``,
+    ``inspect`` and ``urllib``, 1.6 MB that every forked test copies page tables for and frees.
+    Stand-ins without them take their place while the module loads: the names it imports from
+    them are None in it. None of the stand-ins stays in ``sys.modules``: a program that imports
+    them gets the real ones.
     """
     import _thread
     import importlib
@@ -429,18 +436,23 @@ def _load_slipcover() -> None:
     spec = importlib.util.find_spec("slipcover")
     if spec is None:
         raise ImportError("slipcover is not on the harness's path (--site)")
-    stand_in = types.ModuleType("threading")
-    vars(stand_in)["RLock"] = _thread.RLock
-    stood_in = "threading" not in sys.modules
+    stand_ins: dict[str, dict[str, Any]] = {
+        "threading": {"RLock": _thread.RLock},
+        "pathlib": {"Path": None},
+        "slipcover.xmlreport": {"XmlReporter": None},
+        "slipcover.lcovreport": {"LcovReporter": None},
+    }
+    stood_in = [name for name in stand_ins if name not in sys.modules]
+    for name in stood_in:
+        module = types.ModuleType(name)
+        vars(module).update(stand_ins[name])
+        sys.modules[name] = module
     sys.modules["slipcover"] = importlib.util.module_from_spec(spec)
-    if stood_in:
-        sys.modules["threading"] = stand_in
     try:
         probes = importlib.import_module("slipcover.slipcover")
     finally:
-        del sys.modules["slipcover"]
-        if stood_in:
-            del sys.modules["threading"]
+        for name in ("slipcover", *stood_in):
+            del sys.modules[name]
     _SLIPCOVER.append(probes)
 
 
@@ -493,7 +505,7 @@ def main() -> None:
             sys.path.append(args[args.index(option) + 1])
     if "--line-probes" in args:
         # Loaded by every pooled worker, used or not (unless the server says otherwise:
-        # EngineConfig.preload_line_probes): the 4 MB it adds make every fork and exit a little
+        # EngineConfig.preload_line_probes): the 2 MB it adds make every fork and exit a little
         # dearer (about 0.1 ms of CPU per test; _load_slipcover keeps its at-fork hooks out),
         # but a test's CPU time must not depend on whether its worker happened to serve a
         # coverage job before (CodeDPO compares programs by CPU time).
