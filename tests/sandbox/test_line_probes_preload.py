@@ -3,7 +3,8 @@
 keep. A program sees its worker's modules (the test child is forked from it), so it can tell:
 the harness keeps slipcover's probe module ``slipcover.slipcover`` (not the package, nor the
 ``threading``, ``pathlib`` and report modules slipcover would import:
-python_harness._load_slipcover)."""
+python_harness._load_slipcover). They also preload a few standard modules for the programs'
+sake (python_harness.PRELOADED)."""
 
 from __future__ import annotations
 
@@ -44,6 +45,25 @@ def test_the_preload_brings_no_module_with_at_fork_hooks() -> None:
     engine = LocalEngine("pooled", workers=1)
     try:
         verdict = engine.run(request(source, call_test("preloaded", [], [])))
+        assert verdict.status is Status.PASSED, verdict
+    finally:
+        engine.close()
+
+
+def test_a_worker_preloads_the_standard_modules_programs_often_import() -> None:
+    """python_harness.PRELOADED: a forked test finds them loaded, and random (whose at-fork hook
+    would run in every test) still is not."""
+    source = (
+        "import sys\n"
+        "FOUND = sorted({'bisect', 'copy', 'heapq', 'string', '_random', '_sha512', 'random'}\n"
+        "               & set(sys.modules))\n"
+        "def found():\n"
+        "    return FOUND\n"
+    )
+    expected = ["_random", "_sha512", "bisect", "copy", "heapq", "string"]
+    engine = LocalEngine("pooled", workers=1)
+    try:
+        verdict = engine.run(request(source, call_test("found", [], expected)))
         assert verdict.status is Status.PASSED, verdict
     finally:
         engine.close()
