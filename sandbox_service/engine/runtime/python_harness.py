@@ -359,9 +359,31 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view) :]
 
 
-def _emit(*records: dict[str, Any]) -> None:
-    """Write ``records`` in one write: the trusted side reads them with one wake-up."""
-    _write_all(1, "".join(_child.dumps(record) + "\n" for record in records).encode())
+# What a job's records may hold in memory before they are written: a bound on the harness's
+# memory, far above what most jobs' records take together.
+_HOLD_CHARACTERS = 1 << 20
+
+
+class _Outbox:
+    """A job's records, written together: the trusted side reads each write with one wake-up
+    of its event loop (tens of microseconds of its CPU), so a job whose records nobody waits
+    for (no ``ask_continue``) costs one write whatever its number of tests, unless its records
+    pass ``_HOLD_CHARACTERS`` (then they go out in several)."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.characters = 0
+
+    def add(self, record: dict[str, Any], *, send: bool = False) -> None:
+        """Hold ``record``; with ``send`` (an answer is awaited, or the job is done) write
+        everything held."""
+        line = _child.dumps(record) + "\n"
+        self.lines.append(line)
+        self.characters += len(line)
+        if send or self.characters > _HOLD_CHARACTERS:
+            _write_all(1, "".join(self.lines).encode())
+            self.lines.clear()
+            self.characters = 0
 
 
 def _write_file(path: str, text: str) -> None:
@@ -378,12 +400,12 @@ def _write_solution(job: dict[str, Any]) -> None:
     _write_file(job["path"], job["source"])
 
 
-def _compile_candidate(job: dict[str, Any]) -> Any:
+def _compile_candidate(job: dict[str, Any], outbox: _Outbox) -> Any:
     _write_solution(job)
     try:
         return compile(job["source"], job["path"], "exec", dont_inherit=True)
     except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:  # too deep: not syntax
-        _emit({"event": "compile_error", **_child.describe(exc)})
+        outbox.add({"event": "compile_error", **_child.describe(exc)})
         return None
 
 
@@ -464,32 +486,28 @@ def _handle(job: dict[str, Any], commands: Any) -> bool:
         os.makedirs(workdir, exist_ok=True)
         _WORKDIR_MODES[workdir] = os.stat(workdir).st_mode & 0o7777
     job["path"] = os.path.join(workdir, SOLUTION_NAME)
-    code = _compile_candidate(job)
+    outbox = _Outbox()
+    code = _compile_candidate(job, outbox)
     if code is not None and job.get("coverage"):
         code, job["line_probes"] = _with_line_probes(code)
     healthy = True
-    # The last test's record, when no answer is awaited after it, goes out with "done".
-    held: list[dict[str, Any]] = []
     if code is not None:
         for test in job["tests"]:
             if test["kind"] == "assert":  # compiled and rewritten by the trusted side
                 test["compiled"] = marshal.loads(binascii.a2b_base64(test["bytecode"]))
-        last = len(job["tests"]) - 1
+        ask = bool(job.get("ask_continue"))
         records = (_shared_records if job.get("shared") else _forked_records)(job, code, workdir)
         try:
             for record, healthy in records:
-                if record["index"] == last and not job.get("ask_continue"):
-                    held.append(record)
-                else:
-                    _emit(record)
-                if job.get("ask_continue") and commands.readline().strip() != b"continue":
+                outbox.add(record, send=ask)
+                if ask and commands.readline().strip() != b"continue":
                     break
                 if not healthy:
                     break
         finally:
             records.close()
     healthy = healthy and _wipe(workdir)
-    _emit(*held, {"event": "done", "retire": not healthy})
+    outbox.add({"event": "done", "retire": not healthy}, send=True)
     return healthy
 
 
@@ -530,7 +548,7 @@ def main() -> None:
     # Without its guard the harness would serve unprotected: it says so, and the trusted side
     # refuses it (harness_process.py).
     ready = {"event": "ready", "pid": os.getpid(), "python": sys.version.split()[0]}
-    _emit({**ready, "guarded": not unguarded, "unguarded": unguarded})
+    _Outbox().add({**ready, "guarded": not unguarded, "unguarded": unguarded}, send=True)
     while True:
         line = commands.readline()
         if not line:
