@@ -131,6 +131,23 @@ def test_long_output_is_truncated_but_compared_whole(sandbox: LocalEngine) -> No
     assert test.stderr == "e" * (64 << 10)
 
 
+def test_a_job_whose_records_outgrow_the_harness_hold_gets_every_result(
+    sandbox: LocalEngine,
+) -> None:
+    # The harness holds a job's records to write them at once, up to 1 MiB (python_harness
+    # _HOLD_CHARACTERS): two records of 600 KB go out before the third.
+    text = "".join(f"{number:07d}\n" for number in range(75_000))  # 600 KB
+    source = "import sys\nsys.stdout.write(sys.stdin.read())\n"
+    tests = [stdio_test(text, text), stdio_test(text, text + "x"), stdio_test("1\n", "1\n")]
+    verdict = sandbox.run(request(source, *tests))
+    assert [test.status for test in verdict.tests] == [
+        Status.PASSED,
+        Status.WRONG_ANSWER,
+        Status.PASSED,
+    ]
+    assert [test.stdout_truncated for test in verdict.tests] == [True, True, False]
+
+
 def test_short_output_is_not_truncated(sandbox: LocalEngine) -> None:
     verdict = sandbox.run(request("print('hi')\n", stdio_test("", "hi\n")))
     test = verdict.tests[0]
