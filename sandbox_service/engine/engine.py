@@ -24,6 +24,7 @@ from crucible.sandbox_service.engine import python_runner as py
 from crucible.sandbox_service.engine.harness_process import (
     HarnessCrashed,
     HarnessProcess,
+    marshal_frame,
     remove_stale_cgroups,
 )
 from crucible.sandbox_service.engine.jail import (
@@ -297,13 +298,13 @@ class Engine:
             argv = self._runtime.command(
                 jailed=False, serve=False, packages=self.config.python_packages
             )
-            return await HarnessProcess.start(argv, cwd=job["workdir"])
+            return await HarnessProcess.start(argv, cwd=job["workdir"], encode_job=marshal_frame)
         argv = self._jailed_harness_argv(
             serve=False,
             program_bytes=limits.memory_limit_bytes,
             wall_time_s=py.jail_wall_seconds(request, limits),
         )
-        return await HarnessProcess.start(argv)
+        return await HarnessProcess.start(argv, encode_job=marshal_frame)
 
     async def _attempt(
         self,

@@ -1,4 +1,6 @@
-"""A running harness process (jailed or not) and the newline-JSON protocol spoken with it.
+"""A running harness process (jailed or not) and the protocol spoken with it: jobs go in as
+:func:`json_line` (the native harness) or :func:`marshal_frame` (the Python harness), records
+come back as newline-delimited JSON.
 
 Strict isolation starts one per execution; pooled isolation keeps several alive and sends them
 job after job. Either way the trusted side only ever reads records the harness parent wrote:
@@ -10,8 +12,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import marshal
 import signal
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +23,21 @@ from crucible.sandbox_service.engine.jail import CGROUP_PARENT, cgroup_parent_di
 # A record is at most the output limit plus the JSON around it; keep the reader's buffer above.
 STREAM_LIMIT = 1 << 30
 _NOISE = b"no version information available"
+
+
+def json_line(job: dict[str, Any]) -> bytes:
+    """A job as one line of JSON."""
+    return (json.dumps(job) + "\n").encode()
+
+
+def marshal_frame(job: dict[str, Any]) -> bytes:
+    """A job as its length (8 bytes, little-endian) and marshal's bytes. Why marshal: both ends
+    are the same CPython (python_runner.python_runtime), so code objects (assert tests) travel
+    as they are, and the harness decodes a HumanEval job in about a quarter of JSON's time. Only
+    in this direction: marshal is not safe on bytes an adversary made, and the harness parent
+    runs in the jail, so what it sends back stays JSON."""
+    data = marshal.dumps(job)
+    return len(data).to_bytes(8, "little") + data
 
 
 class HarnessCrashed(RuntimeError):
@@ -34,17 +52,28 @@ class HarnessRefused(HarnessCrashed):
 class HarnessProcess:
     """One harness process; not safe for concurrent jobs (one job at a time)."""
 
-    def __init__(self, process: asyncio.subprocess.Process) -> None:
+    def __init__(
+        self,
+        process: asyncio.subprocess.Process,
+        encode_job: Callable[[dict[str, Any]], bytes] = json_line,
+    ) -> None:
         self._process = process
+        self._encode_job = encode_job
         self.runtime = ""
         # Set when a job's ``done`` record says the harness found its process state altered
         # (limits raised, guards gone): its next job could not be trusted, so the pool retires it.
         self.retire_requested = False
 
     @classmethod
-    async def start(cls, argv: list[str], cwd: str | None = None) -> HarnessProcess:
-        """Start the harness and read its ``ready`` record, which must say that its seccomp
-        guard is in place (runtime/seccomp_guard.py), else HarnessRefused with its reason."""
+    async def start(
+        cls,
+        argv: list[str],
+        cwd: str | None = None,
+        encode_job: Callable[[dict[str, Any]], bytes] = json_line,
+    ) -> HarnessProcess:
+        """Start the harness, which reads jobs encoded by ``encode_job``, and read its
+        ``ready`` record, which must say that its seccomp guard is in place
+        (runtime/seccomp_guard.py), else HarnessRefused with its reason."""
         process = await asyncio.create_subprocess_exec(
             *argv,
             stdin=asyncio.subprocess.PIPE,
@@ -54,7 +83,7 @@ class HarnessProcess:
             cwd=cwd,
             start_new_session=True,
         )
-        harness = cls(process)
+        harness = cls(process, encode_job)
         try:
             ready = await harness._read_record()
         except BaseException:
@@ -117,7 +146,7 @@ class HarnessProcess:
     async def run_job(self, job: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
         """Send a job and yield its records up to and including ``done``. When the job asks
         to be asked (``ask_continue``), the consumer must call :meth:`answer` after each test."""
-        await self._send((json.dumps(job) + "\n").encode())
+        await self._send(self._encode_job(job))
         while True:
             record = await self._read_record()
             yield record

@@ -22,7 +22,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
-from crucible.sandbox_service.engine.harness_process import HarnessCrashed, HarnessProcess
+from crucible.sandbox_service.engine.harness_process import (
+    HarnessCrashed,
+    HarnessProcess,
+    marshal_frame,
+)
 from crucible.sandbox_service.engine.jail import jail_cgroup_dirs, memory_limit_file
 
 RECYCLE_AFTER = 2000
@@ -94,7 +98,7 @@ class WorkerPool:
         return sum(1 for worker in list(self._all) if worker.harness.alive)
 
     async def _spawn(self) -> Worker:
-        harness = await HarnessProcess.start(self._argv_factory())
+        harness = await HarnessProcess.start(self._argv_factory(), encode_job=marshal_frame)
         jailed = _jailed_pid(harness.pid)
         cgroups = [] if jailed is None else jail_cgroup_dirs(self._cgroup_parent, jailed)
         worker = Worker(harness, cgroups)

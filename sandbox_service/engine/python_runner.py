@@ -27,7 +27,7 @@ from crucible.sandbox_service.engine.python_errors import (
     compile_error_subtype,
     runtime_error_subtype,
 )
-from crucible.sandbox_service.engine.strict_tests import UnrewritableTest, strict_test_bytecode
+from crucible.sandbox_service.engine.strict_tests import UnrewritableTest, strict_test_code
 from crucible.sandbox_service.models import (
     CallTest,
     Capabilities,
@@ -196,7 +196,7 @@ def _job_test(index: int, test: TestCase) -> dict[str, Any]:
     if isinstance(body, StdioTest):
         return {"kind": "stdio", "stdin": body.stdin}
     try:
-        bytecode = strict_test_bytecode(body.code, index)
+        compiled = strict_test_code(body.code, index)
     except (SyntaxError, ValueError) as exc:
         if isinstance(exc, UnrewritableTest):
             reason = f"compiles but not with strict comparisons: {exc}"
@@ -205,13 +205,14 @@ def _job_test(index: int, test: TestCase) -> dict[str, Any]:
         else:
             reason = f"does not compile: {exc}"
         raise InvalidTest(f"tests[{index}].assert_test.code {reason}") from None
-    return {"kind": "assert", "code": body.code, "bytecode": bytecode}
+    return {"kind": "assert", "code": body.code, "compiled": compiled}
 
 
 def build_job(
     request: ExecuteRequest, limits: ResolvedLimits, *, workdir: str, ask_continue: bool
 ) -> dict[str, Any]:
-    """The job sent to the harness. Expected values are not in it: they stay on this side."""
+    """The job sent to the harness (as harness_process.marshal_frame: assert tests carry their
+    code objects). Expected values are not in it: they stay on this side."""
     source, _ = full_source(request)
     return {
         "workdir": workdir,

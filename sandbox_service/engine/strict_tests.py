@@ -4,16 +4,15 @@ arithmetic operation and truth test routed through the harness's strict helpers.
 Why here and not in the jail: the rewrite (parse, transform, compile) costs ~1 ms per
 HumanEval test, and a trainer sends one prompt's tests with each of its samples. Done here, it
 is remembered across requests in a process that is never forked per test, and the harness
-only unmarshals a code object (the jail's interpreter is this interpreter's base, so the
-bytecode matches). The helpers themselves, and what they refuse, live in the harness
-(``runtime/python_strict.py``, ``_strict_compare`` and friends).
+receives the code object in its job, marshalled (harness_process.marshal_frame; the jail's
+interpreter is this interpreter's base, so the bytecode matches). The helpers themselves, and
+what they refuse, live in the harness (``runtime/python_strict.py``, ``_strict_compare`` and
+friends).
 """
 
 from __future__ import annotations
 
 import ast
-import marshal
-from base64 import b64encode
 from functools import lru_cache
 from types import CodeType
 
@@ -29,11 +28,11 @@ class UnrewritableTest(ValueError):
 
 
 @lru_cache(maxsize=1024)
-def strict_test_bytecode(code: str, index: int) -> str:
-    """The marshalled code object of assert test ``code`` (the ``index``-th test: its file name
-    is ``<test index>``), rewritten, in base64 as a job carries it (so a remembered test costs
-    nothing more). Raises SyntaxError or ValueError when ``code`` does not compile as written,
-    UnrewritableTest when only the rewritten code does not."""
+def strict_test_code(code: str, index: int) -> CodeType:
+    """The code object of assert test ``code`` (the ``index``-th test: its file name is
+    ``<test index>``), rewritten; remembered, so a test seen before costs nothing more. Raises
+    SyntaxError or ValueError when ``code`` does not compile as written, UnrewritableTest when
+    only the rewritten code does not."""
     filename = f"<test {index}>"
     # compile, not only parse: some errors (e.g. a walrus in a comprehension's iterable) come
     # from the compiler's later passes.
@@ -45,7 +44,7 @@ def strict_test_bytecode(code: str, index: int) -> str:
             rewritten = _rewritten(code, filename, scoped=True)
         except SyntaxError as exc:
             raise UnrewritableTest(f"{exc.msg} (line {exc.lineno})") from None
-    return b64encode(marshal.dumps(rewritten)).decode()
+    return rewritten
 
 
 def _rewritten(code: str, filename: str, *, scoped: bool) -> CodeType:

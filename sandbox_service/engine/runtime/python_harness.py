@@ -37,13 +37,15 @@ Why it is shaped like this:
   ``ctypes``, trace functions) can still reach the harness's objects in its process: that is
   beyond in-process defences (docs/security.md).
 
-Protocol: newline-delimited JSON. stdin carries jobs; stdout carries ``{"event": ...}`` records.
-With ``--serve`` the harness handles jobs until stdin closes (pooled workers); otherwise one job.
+Protocol: stdin carries jobs, each its length (8 bytes, little-endian) and marshal's bytes
+(engine/harness_process.marshal_frame: assert tests arrive as code objects), and the answers
+``continue``/``stop`` of a job that asks to be asked; stdout carries ``{"event": ...}`` records,
+newline-delimited JSON. With ``--serve`` the harness handles jobs until stdin closes (pooled
+workers); otherwise one job.
 """
 
 from __future__ import annotations
 
-import binascii
 import builtins
 import gc
 import json
@@ -492,9 +494,6 @@ def _handle(job: dict[str, Any], commands: Any) -> bool:
         code, job["line_probes"] = _with_line_probes(code)
     healthy = True
     if code is not None:
-        for test in job["tests"]:
-            if test["kind"] == "assert":  # compiled and rewritten by the trusted side
-                test["compiled"] = marshal.loads(binascii.a2b_base64(test["bytecode"]))
         ask = bool(job.get("ask_continue"))
         records = (_shared_records if job.get("shared") else _forked_records)(job, code, workdir)
         try:
@@ -509,6 +508,15 @@ def _handle(job: dict[str, Any], commands: Any) -> bool:
     healthy = healthy and _wipe(workdir)
     outbox.add({"event": "done", "retire": not healthy}, send=True)
     return healthy
+
+
+def _next_job(commands: Any) -> dict[str, Any] | None:
+    """The next job from the trusted side, None when it closed stdin."""
+    header = commands.read(8)
+    if len(header) < 8:
+        return None
+    job: dict[str, Any] = marshal.loads(commands.read(int.from_bytes(header, "little")))
+    return job
 
 
 # Standard modules that programs often import (HumanEval's: copy, string; contest programs':
@@ -550,10 +558,8 @@ def main() -> None:
     ready = {"event": "ready", "pid": os.getpid(), "python": sys.version.split()[0]}
     _Outbox().add({**ready, "guarded": not unguarded, "unguarded": unguarded}, send=True)
     while True:
-        line = commands.readline()
-        if not line:
-            return
-        if not _handle(json.loads(line), commands) or not serve:
+        job = _next_job(commands)
+        if job is None or not _handle(job, commands) or not serve:
             return
 
 
