@@ -527,6 +527,24 @@ def _next_job(commands: Any) -> dict[str, Any] | None:
 PRELOADED = ("bisect", "copy", "heapq", "string", "_random", "_sha512")
 
 
+def _warm_typing() -> None:
+    """Make the typing aliases programs' annotations most often name (``List[int]``,
+    ``Optional[str]``, ``Tuple[float, float]``, ...), so that a forked test finds them in
+    typing's caches. Why: an alias typing has not made yet is made by its Python code in the
+    test's child, which copies some 50 of this process's pages there (a tenth of a millisecond
+    of CPU for a program annotated with ``List[float]``, as 26 of HumanEval's 164 are)."""
+    import typing
+
+    form = {name: getattr(typing, name) for name in ("Dict", "List", "Optional", "Set", "Tuple")}
+    for kind in (int, float, str, bool, typing.Any):
+        for name in ("List", "Optional", "Set"):
+            form[name][kind]
+        form["Tuple"][kind, kind]
+        form["Dict"][str, kind]
+    form["List"][form["List"][int]]
+    form["Tuple"][int, ...]
+
+
 def main() -> None:
     args = sys.argv[1:]
     serve = "--serve" in args
@@ -547,6 +565,7 @@ def main() -> None:
     if serve:
         for name in PRELOADED:
             __import__(name)
+        _warm_typing()
     _strict.snapshot()
     _BASELINE["state"] = _own_state()
     # What exists now lives as long as this process: keep the garbage collector of every forked
