@@ -13,8 +13,14 @@ requests through a real ``crucible sandbox serve`` process, the CPU time (user +
 and, for comparison, the CPU time of the fork floor: a fork + exec of a fresh interpreter per
 program, and the programs alone exec'd in this interpreter.
 
+Trivial requests are measured twice: over one ExecuteBatch stream (``trivial``, the blocking
+client) and as unary Execute calls from the asyncio client with ``--concurrency`` in flight
+(``trivial_unary``, the way the throughput benchmark's trivial rows send them), since the
+server's and the client's work per request differ between the two.
+
 ``--profile`` runs an in-process server instead and prints cProfile's top entries of its event
-loop thread (where every request's Python work on the server side happens) for the trivial run.
+loop thread (where every request's Python work on the server side happens) and of the client's
+thread, for the trivial run (``--unary``: sent as unary calls).
 
 Writes ``benchmarks/results/sandbox_cpu_cost.json`` (or ``--out``).
 """
@@ -27,6 +33,7 @@ import cProfile
 import functools
 import io
 import json
+import logging
 import os
 import pstats
 import threading
@@ -46,7 +53,7 @@ from crucible.benchmarks.sandbox_throughput import (
     humaneval_programs,
     humaneval_requests,
 )
-from crucible.sandbox_service.client import SandboxClient
+from crucible.sandbox_service.client import AsyncSandboxClient, SandboxClient
 from crucible.sandbox_service.models import AssertTest, ExecuteRequest, Status, TestCase
 
 RESULTS = Path(__file__).with_name("results") / "sandbox_cpu_cost.json"
@@ -100,7 +107,8 @@ def _cpu_ms(times: Any, children: bool) -> float:
 def _components(server: psutil.Process) -> dict[str, float]:
     """CPU ms so far of the server process, its nsjail supervisors, the jailed harness parents
     and the tests they reaped. The pool keeps its workers for the whole run (fewer jobs than
-    RECYCLE_AFTER per worker), so differences of two snapshots are the run's cost."""
+    RECYCLE_AFTER per worker; see :func:`cpu_cost`), so differences of two snapshots are the
+    run's cost."""
     found = {"server": _cpu_ms(server.cpu_times(), False), "nsjail": 0.0}
     found["harness"] = found["tests"] = 0.0
     for child in server.children(recursive=True):
@@ -139,6 +147,26 @@ def _all_pass(address: str, requests: list[ExecuteRequest]) -> int:
     return len(statuses)
 
 
+def _all_pass_unary(address: str, requests: list[ExecuteRequest], concurrency: int) -> int:
+    """``requests`` as unary Execute calls, ``concurrency`` in flight; each must pass."""
+
+    async def run() -> int:
+        async with AsyncSandboxClient(address) as client:
+            slots = asyncio.Semaphore(concurrency)
+
+            async def one(request: ExecuteRequest) -> Status:
+                async with slots:
+                    return (await client.execute(request)).status
+
+            statuses = await asyncio.gather(*(one(request) for request in requests))
+        failed = [status for status in statuses if status is not Status.PASSED]
+        if failed:
+            raise RuntimeError(f"{len(failed)} requests did not pass: {failed[:3]}")
+        return len(statuses)
+
+    return asyncio.run(run())
+
+
 def floor_cost(programs: list[str], lanes: int) -> dict[str, float]:
     """CPU ms per program of the floor paths (benchmarks/floor.py): the lanes' CPU time,
     counted by the kernel when each lane is reaped, start-up and imports included."""
@@ -163,34 +191,51 @@ def floor_cost(programs: list[str], lanes: int) -> dict[str, float]:
     return cost
 
 
-def cpu_cost(workers: int, trivial: int, rounds: int, *flags: str) -> dict[str, Any]:
-    """The run's CPU ms per request and per component: ``trivial`` trivial requests, then
-    ``rounds`` passes over HumanEval's 164 (one ExecuteBatch stream each), and the floors;
-    ``flags``: more ``crucible sandbox serve`` options, e.g. ``--lazy-line-probes``."""
-    server = Server("pooled", workers, *flags)
-    try:
-        process = psutil.Process(server.pid)
-        humaneval = humaneval_requests(coverage=False)
-        return {
-            "trivial": measure(
-                server=process, run=lambda: _all_pass(server.address, trivial_requests(trivial))
-            ),
-            "humaneval": measure(
-                server=process,
-                run=lambda: sum(_all_pass(server.address, humaneval) for _ in range(rounds)),
-            ),
-            "floor_trivial": floor_cost([TRIVIAL_SOURCE + TRIVIAL_TEST] * trivial, workers),
-            "floor_humaneval": floor_cost(humaneval_programs(), workers),
-        }
-    finally:
-        server.stop()
+def cpu_cost(
+    workers: int, trivial: int, rounds: int, *flags: str, concurrency: int = 32
+) -> dict[str, Any]:
+    """The run's CPU ms per request and per component: ``trivial`` trivial requests in one
+    ExecuteBatch stream and as many as unary calls (``concurrency`` in flight), then ``rounds``
+    passes over HumanEval's 164 (one ExecuteBatch stream each), and the floors; ``flags``: more
+    ``crucible sandbox serve`` options, e.g. ``--lazy-line-probes``. Each of the three runs has
+    a server of its own, so that no pooled worker reaches RECYCLE_AFTER jobs (a replaced
+    worker's CPU time would leave the count) while ``trivial`` stays under it per worker."""
+    humaneval = humaneval_requests(coverage=False)
+    runs: dict[str, Callable[[str], int]] = {
+        "trivial": lambda address: _all_pass(address, trivial_requests(trivial)),
+        "trivial_unary": lambda address: _all_pass_unary(
+            address, trivial_requests(trivial), concurrency
+        ),
+        "humaneval": lambda address: sum(_all_pass(address, humaneval) for _ in range(rounds)),
+    }
+    result = {}
+    for name, run in runs.items():
+        server = Server("pooled", workers, *flags)
+        try:
+            process = psutil.Process(server.pid)
+            result[name] = measure(server=process, run=functools.partial(run, server.address))
+        finally:
+            server.stop()
+    return {
+        **result,
+        "floor_trivial": floor_cost([TRIVIAL_SOURCE + TRIVIAL_TEST] * trivial, workers),
+        "floor_humaneval": floor_cost(humaneval_programs(), workers),
+    }
 
 
-def profile_loop(workers: int, requests: int, top: int) -> str:
-    """cProfile of an in-process server's event loop thread over ``requests`` trivial requests
-    sent by one ExecuteBatch stream; the top entries by own time."""
+def profile_loop(workers: int, requests: int, top: int, unary: int | None = None) -> str:
+    """cProfile of an in-process server's event loop thread, and of the client's thread, over
+    ``requests`` trivial requests sent by one ExecuteBatch stream (``unary``: as unary calls
+    with that many in flight); the top entries of each by own time. The server logs each
+    request's JSON line as ``crucible sandbox serve`` does, to /dev/null."""
     from crucible.sandbox_service.engine import Engine, EngineConfig
     from crucible.sandbox_service.server import start_server
+    from crucible.sandbox_service.server.logs import configure_json_logging
+
+    configure_json_logging()
+    handler = logging.getLogger().handlers[0]
+    assert isinstance(handler, logging.StreamHandler)
+    handler.setStream(Path(os.devnull).open("w"))  # noqa: SIM115 (for the process's life)
 
     loop = asyncio.new_event_loop()
     threading.Thread(target=loop.run_forever, daemon=True).start()
@@ -201,8 +246,15 @@ def profile_loop(workers: int, requests: int, top: int) -> str:
         return await start_server(engine, "127.0.0.1:0")
 
     running = asyncio.run_coroutine_threadsafe(start(), loop).result()
-    _all_pass(running.address, trivial_requests(workers * 4))  # warm
+
+    def send(count: int) -> int:
+        if unary is None:
+            return _all_pass(running.address, trivial_requests(count))
+        return _all_pass_unary(running.address, trivial_requests(count), unary)
+
+    send(workers * 4)  # warm
     profile = cProfile.Profile(time.thread_time)  # CPU time: a busy host does not inflate it
+    client = cProfile.Profile(time.thread_time)
     toggled = threading.Event()
 
     def toggle(on: bool) -> None:
@@ -212,11 +264,13 @@ def profile_loop(workers: int, requests: int, top: int) -> str:
     loop.call_soon_threadsafe(toggle, True)
     toggled.wait()
     toggled.clear()
-    _all_pass(running.address, trivial_requests(requests))
+    client.runcall(send, requests)
     loop.call_soon_threadsafe(toggle, False)
     toggled.wait()
     out = io.StringIO()
-    pstats.Stats(profile, stream=out).sort_stats("tottime").print_stats(top)
+    for name, stats in (("server event loop thread", profile), ("client thread", client)):
+        out.write(f"=== {name} ===\n")
+        pstats.Stats(stats, stream=out).sort_stats("tottime").print_stats(top)
     return out.getvalue()
 
 
@@ -235,12 +289,21 @@ def main() -> None:
         help="measure only this many APPS-like requests (10 stdio tests) per mode: a process "
         "per test and tests_share_process",
     )
-    parser.add_argument("--profile", action="store_true", help="profile the server's loop")
+    parser.add_argument(
+        "--concurrency", type=int, default=32, help="unary calls in flight (trivial_unary)"
+    )
+    parser.add_argument(
+        "--profile", action="store_true", help="profile the server's loop and the client"
+    )
+    parser.add_argument(
+        "--unary", action="store_true", help="profile unary calls instead of one batch stream"
+    )
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
     if args.profile:
-        print(profile_loop(args.workers, args.trivial, args.top))
+        unary = args.concurrency if args.unary else None
+        print(profile_loop(args.workers, args.trivial, args.top, unary))
         return
     if args.apps:
         report = {"workers": args.workers, "apps": apps_cost(args.workers, args.apps)}
@@ -250,7 +313,7 @@ def main() -> None:
     result = {
         "workers": args.workers,
         "flags": list(flags),
-        **cpu_cost(args.workers, args.trivial, args.rounds, *flags),
+        **cpu_cost(args.workers, args.trivial, args.rounds, *flags, concurrency=args.concurrency),
     }
     print(json.dumps(result, indent=2))
     args.out.parent.mkdir(parents=True, exist_ok=True)
