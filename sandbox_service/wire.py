@@ -24,17 +24,14 @@ from crucible.sandbox_service.models import (
     CallTest,
     Capabilities,
     CheckerKind,
-    ErrorInfo,
     ExecuteRequest,
     ExecuteResponse,
     IsolationMode,
     Language,
     OutputChecker,
-    ResolvedLimits,
     Status,
     Subtype,
     TestCase,
-    TestResult,
 )
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["SandboxService"].full_name
@@ -218,118 +215,73 @@ def _test_to_proto(test: TestCase) -> pb.TestCase:
 
 
 def response_to_proto(response: ExecuteResponse) -> pb.ExecuteResponse:
-    """The message a server sends for a verdict (enums are set by their value names, which the
-    models share with the proto)."""
-    message = pb.ExecuteResponse(
-        request_id=response.request_id,
-        status=response.status.value,
-        pass_ratio=response.pass_ratio,
-        passed_count=response.passed_count,
-        test_count=response.test_count,
-        tests=[_test_result_to_proto(result) for result in response.tests],
-        executed_lines=response.executed_lines,
-        coverage_collected=response.coverage_collected,
-        cpu_time_ms=response.cpu_time_ms,
-        wall_time_ms=response.wall_time_ms,
-        peak_memory_bytes=response.peak_memory_bytes,
-        isolation=response.isolation.value,
-        limits=pb.Limits(
-            cpu_time_limit_ms=response.limits.cpu_time_limit_ms,
-            wall_time_limit_ms=response.limits.wall_time_limit_ms,
-            memory_limit_bytes=response.limits.memory_limit_bytes,
-            output_limit_bytes=response.limits.output_limit_bytes,
-        ),
-        runtime=response.runtime,
-        executable_lines=response.executable_lines,
-    )
-    if response.error is not None:
-        message.error.CopyFrom(_error_to_proto(response.error))
-    if response.run is not None:
-        message.run.CopyFrom(_test_result_to_proto(response.run))
-    return message
+    """The message a server sends for a verdict. The models' field names and enum value names
+    are the proto's, and the proto's constructor takes nested dicts, enum value names, and
+    None for an absent message, so the model's dump is the message's fields: one dump in
+    pydantic's core costs less than a constructor call per nested message."""
+    return pb.ExecuteResponse(**response.model_dump())
 
 
 def response_from_proto(message: pb.ExecuteResponse) -> ExecuteResponse:
-    """The verdict in a server's message; :class:`InvalidResponse` if it breaks the contract."""
+    """The verdict in a server's message; :class:`InvalidResponse` if it breaks the contract.
+
+    The fields are gathered into one nested dict and validated once: pydantic builds the nested
+    test results and limits itself, which costs less than a constructor call per model."""
+    limits = message.limits
     try:
-        return ExecuteResponse(
-            request_id=message.request_id,
-            status=_enum_from_proto(pb.Verdict.Status, message.status, Status, "status"),
-            pass_ratio=message.pass_ratio,
-            passed_count=message.passed_count,
-            test_count=message.test_count,
-            tests=[
-                _test_result_from_proto(result, f"tests[{result.index}]")
-                for result in message.tests
+        fields = {
+            "request_id": message.request_id,
+            "status": _enum_from_proto(pb.Verdict.Status, message.status, Status, "status"),
+            "pass_ratio": message.pass_ratio,
+            "passed_count": message.passed_count,
+            "test_count": message.test_count,
+            "tests": [
+                _test_result_fields(result, f"tests[{result.index}]") for result in message.tests
             ],
-            error=_error_from_proto(message.error) if message.HasField("error") else None,
-            executed_lines=list(message.executed_lines),
-            coverage_collected=message.coverage_collected,
-            cpu_time_ms=message.cpu_time_ms,
-            wall_time_ms=message.wall_time_ms,
-            peak_memory_bytes=message.peak_memory_bytes,
-            isolation=_enum_from_proto(
+            "error": _error_fields(message.error) if message.HasField("error") else None,
+            "executed_lines": list(message.executed_lines),
+            "coverage_collected": message.coverage_collected,
+            "cpu_time_ms": message.cpu_time_ms,
+            "wall_time_ms": message.wall_time_ms,
+            "peak_memory_bytes": message.peak_memory_bytes,
+            "isolation": _enum_from_proto(
                 pb.ExecuteResponse.IsolationMode, message.isolation, IsolationMode, "isolation"
             ),
-            limits=ResolvedLimits(
-                cpu_time_limit_ms=message.limits.cpu_time_limit_ms,
-                wall_time_limit_ms=message.limits.wall_time_limit_ms,
-                memory_limit_bytes=message.limits.memory_limit_bytes,
-                output_limit_bytes=message.limits.output_limit_bytes,
-            ),
-            runtime=message.runtime,
-            executable_lines=list(message.executable_lines),
-            run=_test_result_from_proto(message.run, "run") if message.HasField("run") else None,
-        )
+            "limits": {
+                "cpu_time_limit_ms": limits.cpu_time_limit_ms,
+                "wall_time_limit_ms": limits.wall_time_limit_ms,
+                "memory_limit_bytes": limits.memory_limit_bytes,
+                "output_limit_bytes": limits.output_limit_bytes,
+            },
+            "runtime": message.runtime,
+            "executable_lines": list(message.executable_lines),
+            "run": _test_result_fields(message.run, "run") if message.HasField("run") else None,
+        }
+        return ExecuteResponse.model_validate(fields)
     except InvalidRequest as exc:  # raised by _enum_from_proto; here the server is at fault
         raise InvalidResponse(str(exc)) from None
     except ValidationError as exc:
         raise InvalidResponse(describe_validation_error(exc)) from None
 
 
-def _test_result_to_proto(result: TestResult) -> pb.TestResult:
-    message = pb.TestResult(
-        index=result.index,
-        name=result.name,
-        status=result.status.value,
-        cpu_time_ms=result.cpu_time_ms,
-        wall_time_ms=result.wall_time_ms,
-        peak_memory_bytes=result.peak_memory_bytes,
-        stdout=result.stdout,
-        stderr=result.stderr,
-        stdout_truncated=result.stdout_truncated,
-        stderr_truncated=result.stderr_truncated,
-        actual=result.actual,
-        expected=result.expected,
-        exit_code=result.exit_code,
-    )
-    if result.checker is not None:
-        message.checker.CopyFrom(_checker_to_proto(result.checker))
-    if result.error is not None:
-        message.error.CopyFrom(_error_to_proto(result.error))
-    return message
-
-
-def _test_result_from_proto(message: pb.TestResult, path: str) -> TestResult:
-    fields = _checker_fields(message, path)
-    checker = OutputChecker(**fields) if fields is not None else None
-    return TestResult(
-        index=message.index,
-        name=message.name,
-        status=_enum_from_proto(pb.Verdict.Status, message.status, Status, f"{path}.status"),
-        cpu_time_ms=message.cpu_time_ms,
-        wall_time_ms=message.wall_time_ms,
-        peak_memory_bytes=message.peak_memory_bytes,
-        stdout=message.stdout,
-        stderr=message.stderr,
-        stdout_truncated=message.stdout_truncated,
-        stderr_truncated=message.stderr_truncated,
-        actual=message.actual,
-        expected=message.expected,
-        checker=checker,
-        error=_error_from_proto(message.error) if message.HasField("error") else None,
-        exit_code=message.exit_code,
-    )
+def _test_result_fields(message: pb.TestResult, path: str) -> dict[str, Any]:
+    return {
+        "index": message.index,
+        "name": message.name,
+        "status": _enum_from_proto(pb.Verdict.Status, message.status, Status, f"{path}.status"),
+        "cpu_time_ms": message.cpu_time_ms,
+        "wall_time_ms": message.wall_time_ms,
+        "peak_memory_bytes": message.peak_memory_bytes,
+        "stdout": message.stdout,
+        "stderr": message.stderr,
+        "stdout_truncated": message.stdout_truncated,
+        "stderr_truncated": message.stderr_truncated,
+        "actual": message.actual,
+        "expected": message.expected,
+        "checker": _checker_fields(message, path),
+        "error": _error_fields(message.error) if message.HasField("error") else None,
+        "exit_code": message.exit_code,
+    }
 
 
 def _checker_to_proto(checker: OutputChecker) -> pb.OutputChecker:
@@ -340,18 +292,7 @@ def _checker_to_proto(checker: OutputChecker) -> pb.OutputChecker:
     )
 
 
-def _error_to_proto(error: ErrorInfo) -> pb.ErrorInfo:
-    return pb.ErrorInfo(
-        type=error.type,
-        message=error.message,
-        line=error.line,
-        traceback=error.traceback,
-        subtype=error.subtype.value,
-        test_index=error.test_index,
-    )
-
-
-def _error_from_proto(message: pb.ErrorInfo) -> ErrorInfo:
+def _error_fields(message: pb.ErrorInfo) -> dict[str, Any]:
     fields: dict[str, Any] = {
         "type": message.type,
         "message": message.message,
@@ -363,7 +304,7 @@ def _error_from_proto(message: pb.ErrorInfo) -> ErrorInfo:
         fields["subtype"] = _enum_from_proto(
             pb.ErrorInfo.Subtype, message.subtype, Subtype, "error.subtype"
         )
-    return ErrorInfo(**fields)
+    return fields
 
 
 # --- languages --------------------------------------------------------------------------------
