@@ -95,6 +95,11 @@ _AWARE_NAMES = frozenset({"datetime", "time"})
 _TRUSTED_TYPES: dict[int, tuple[type, tuple[type, ...], dict[str, Any]]] = {}
 _MODULES: dict[str, tuple[types.ModuleType, dict[Any, Any]]] = {}
 _MODULE_NAMES: dict[int, str] = {}
+# With watch_versions: per module, a view of its namespace's version tag and the tag's value at
+# the snapshot. CPython (PEP 509) sets a dict's tag to a value never used before on every change
+# of the dict, so an equal tag means an unchanged namespace; reading it touches nothing else.
+_VERSIONS: dict[str, tuple[Any, int]] = {}
+_VERSION_VIEW: list[Any] = []
 
 
 def _heap(kind: type) -> bool:
@@ -116,14 +121,60 @@ def snapshot() -> None:
                 _TRUSTED_TYPES[id(sub)] = (sub, _type_mro(sub), dict(_type_dict(sub)))
     for name, module in list(sys.modules.items()):
         if type(module) is _ModuleType and name not in _MODULES:
-            _MODULES[name] = (module, {_copy(key): value for key, value in vars(module).items()})
+            namespace = vars(module)
+            if _VERSION_VIEW:  # then the copies of the names (0.3 MB) would serve no check
+                view = _VERSION_VIEW[0](namespace)
+                _VERSIONS[name] = (view, view.value)
+                _MODULES[name] = (module, dict(namespace))
+            else:
+                _MODULES[name] = (module, {_copy(key): value for key, value in namespace.items()})
             _MODULE_NAMES[id(module)] = name
+
+
+def watch_versions() -> bool:
+    """Let :func:`_restore` (and so every forked test's globals) recognise a module unchanged
+    since the snapshot by its namespace's version tag, read in place through ctypes. Why: any
+    other check reads the namespace's values, which writes to their reference counts and so
+    copies some 45 pages of this process (the builtins' values) in every forked test. Only where
+    this interpreter keeps the tag where CPython 3.11 does (after the reference count, the type
+    and the size) and changes it on every kind of change, as checked here on a scratch dict;
+    otherwise False and nothing changes. Call before :func:`snapshot` (modules recorded before
+    are checked by their values)."""
+    import ctypes
+
+    offset = 3 * ctypes.sizeof(ctypes.c_ssize_t)
+
+    def view(namespace: dict[Any, Any]) -> Any:
+        return ctypes.c_uint64.from_address(id(namespace) + offset)
+
+    probe: dict[Any, Any] = {}
+    tag = view(probe)
+    changes = (
+        lambda: probe.__setitem__("a", 1),
+        lambda: probe.__setitem__("a", 2),  # a new value under a name it has: size unchanged
+        lambda: probe.update(b=1),
+        lambda: probe.setdefault("c", 1),
+        lambda: probe.pop("c"),
+        lambda: probe.__delitem__("b"),
+        probe.popitem,
+        lambda: probe.update(d=1),
+        probe.clear,
+    )
+    seen = [tag.value]
+    for change in changes:
+        change()
+        seen.append(tag.value)
+    if any(later <= earlier for earlier, later in itertools.pairwise(seen)):
+        return False
+    _VERSION_VIEW.append(view)
+    return True
 
 
 def _copy(key: object) -> object:
     """An equal string that is not ``key`` (a cached one-character string, or a key that is no
-    string, stays itself). Why: :func:`_restore` then finds the module's keys by looking its
-    copies up, which reads the module's keys without writing to them. Writing to them (their
+    string, stays itself). Why: without version tags (:func:`watch_versions`), :func:`_restore`
+    then finds the module's keys by looking their copies up, which reads the module's keys
+    without writing to them. Writing to them (their
     reference counts) would copy the page of each in every forked test: the names of the
     builtins alone lie on some 50 pages of the interpreter's static data."""
     if type(key) is not str:
@@ -156,9 +207,12 @@ def _restore(name: str) -> types.ModuleType:
     module, saved = _MODULES[name]
     if type(module) is not _ModuleType:
         object.__setattr__(module, "__class__", _ModuleType)
+    version = _VERSIONS.get(name)
+    if version is not None and version[0].value == version[1]:
+        return module
     current = vars(module)
-    # Unchanged, the common case: as many names, each bound to the very object it was (``is``:
-    # no __eq__ of the candidate's runs). Only the saved copies of the names are iterated.
+    # Unchanged: as many names, each bound to the very object it was (``is``: no __eq__ of the
+    # candidate's runs). Only the saved names (copies, without version tags) are iterated.
     if len(current) == len(saved) and all(
         map(_is, map(current.get, saved.keys(), _repeat(_MISSING)), saved.values())
     ):
