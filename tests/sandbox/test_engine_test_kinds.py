@@ -186,6 +186,7 @@ HONEST = (
     "def nothing():\n    return None\n"
     "def color():\n    return Color.RED\n"
     "def name():\n    return Name('ada')\n"
+    "def tagged(text):\n    collections.TAG = 'mine'\n    return collections.Counter(text)\n"
 )
 HONEST_TESTS = [
     "assert counts('aab') == {'a': 2, 'b': 1}",
@@ -203,6 +204,8 @@ HONEST_TESTS = [
     "x = 'yes' if primes() else 'no'\nassert x == 'yes'",
     "assert color() == 1 and color() < 2 and color() + 1 == 2 and [color()] == [1]",
     "assert name() == 'ada' and name() in ['ada'] and name() + '!' == 'ada!' and name()",
+    # The called function changes a standard module; its Counter still compares by its rules.
+    "assert tagged('ab') == collections.Counter('ba') and tagged('a') != collections.Counter('b')",
 ]
 
 

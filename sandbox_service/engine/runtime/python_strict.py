@@ -226,6 +226,14 @@ def _restore(name: str) -> types.ModuleType:
     return module
 
 
+def _restore_all() -> None:
+    """Every module the snapshot recorded, as it was (:func:`_restore`), but ``__main__``: that
+    was the harness's own module, whose globals the harness keeps changing."""
+    for name in _MODULES:
+        if name != "__main__":
+            _restore(name)
+
+
 # --------------------------------------------------------------------- strict test semantics
 
 # The special methods each operation of test code dispatches to.
@@ -248,14 +256,21 @@ def _honest(kind: type, names: tuple[str, ...]) -> bool:
     return _trusted_type(kind) or _borrowed(kind, names)
 
 
-def _untrusted(value: object, names: tuple[str, ...]) -> bool:
-    """Whether applying ``names`` to ``value`` could run code the candidate chose: true when an
-    object whose class supplies one of them from the candidate's code, a comparison key
-    wrapping a callable, or a weak reference is reachable from it. Reachability follows the
-    references the garbage collector sees, which covers builtin and trusted containers and
-    wrappers alike; no candidate code runs meanwhile."""
+# What a walk of the objects reachable from an operand finds (:func:`_reach`).
+_BUILTIN_ONLY, _TRUSTED_PYTHON, _UNTRUSTED = 0, 1, 2
+
+
+def _reach(value: object, names: tuple[str, ...]) -> int:
+    """Whether applying ``names`` to ``value`` could run code the candidate chose:
+    ``_UNTRUSTED`` when an object whose class supplies one of them from the candidate's code, a
+    comparison key wrapping a callable, or a weak reference is reachable from it. Otherwise
+    ``_TRUSTED_PYTHON`` when an object of a Python class is reachable (its trusted methods may
+    run, and they look names up in their module's globals and the builtins when they run), else
+    ``_BUILTIN_ONLY``. Reachability follows the references the garbage collector sees, which
+    covers builtin and trusted containers and wrappers alike; no candidate code runs meanwhile."""
     stack = [value]
     seen: set[int] = set()
+    found = _BUILTIN_ONLY
     while stack:
         item = stack.pop()
         kind = type(item)
@@ -263,13 +278,27 @@ def _untrusted(value: object, names: tuple[str, ...]) -> bool:
             continue
         seen.add(id(item))
         if len(seen) > WALK_LIMIT or id(kind) in _SUSPECT_IDS or not _honest(kind, names):
-            return True
+            return _UNTRUSTED
+        if _heap(kind):
+            found = _TRUSTED_PYTHON
         if id(kind) in _LEAF_IDS or _type_flags(kind) & _TYPE_SUBCLASS:  # classes too
             continue
         if not _heap(kind) and type_name(kind) in _AWARE_NAMES:
             stack.append(getattr(item, "tzinfo", None))
         stack.extend(ref for ref in _referents(item) if ref is not kind)
-    return False
+    return found
+
+
+def _cleared(names: tuple[str, ...], *values: object) -> bool:
+    """Whether applying ``names`` to ``values`` runs no code of the candidate's; when trusted
+    Python code will run, every module is first restored as it was before the candidate ran.
+    Why: test code calls the candidate between :func:`test_globals` and the operation, so a
+    called function can rebind ``builtins.all`` or a name in ``collections``' globals, and
+    ``Counter.__eq__`` would then call the candidate's ``all``."""
+    reach = max(_reach(value, names) for value in values)
+    if reach == _TRUSTED_PYTHON:
+        _restore_all()
+    return reach != _UNTRUSTED
 
 
 def _shape(kind: type, shapes: tuple[type, ...]) -> Any:
@@ -297,7 +326,7 @@ def _safe_eq(left: Any, right: Any, depth: int) -> bool:
     if depth < DEPTH_LIMIT and shape is not None and shape is _shape(right_kind, (shape,)):
         if shape is dict:
             keys, other = list(dict.keys(left)), list(dict.keys(right))
-            if len(keys) != len(other) or _untrusted(keys, _EQ) or _untrusted(other, _EQ):
+            if len(keys) != len(other) or not _cleared(_EQ, keys, other):
                 return False
             return dict.keys(left) == dict.keys(right) and all(
                 _safe_eq(dict.__getitem__(left, key), dict.__getitem__(right, key), depth + 1)
@@ -307,9 +336,7 @@ def _safe_eq(left: Any, right: Any, depth: int) -> bool:
         return len(items) == len(others) and all(
             _safe_eq(a, b, depth + 1) for a, b in zip(items, others, strict=True)
         )
-    if _untrusted(left, _EQ) or _untrusted(right, _EQ):
-        return False
-    return bool(left == right)
+    return _cleared(_EQ, left, right) and bool(left == right)
 
 
 def _plain(left: object, right: object) -> bool:
@@ -317,7 +344,7 @@ def _plain(left: object, right: object) -> bool:
 
 
 def _strict_eq(left: object, right: object) -> bool:
-    if _plain(left, right) or not (_untrusted(left, _EQ) or _untrusted(right, _EQ)):
+    if _plain(left, right) or _cleared(_EQ, left, right):
         return bool(left == right)
     return _safe_eq(left, right, 0)
 
@@ -335,11 +362,11 @@ def _allowed(left: object, right: object, names: tuple[str, ...]) -> bool:
         return True
     if type(left) is type(right) and not _trusted_type(type(left)):
         return True
-    return not (_untrusted(left, names) or _untrusted(right, names))
+    return _cleared(names, left, right)
 
 
 def _strict_in(item: object, container: Any) -> bool:
-    if not (_untrusted(item, _EQ) or _untrusted(container, _IN)):
+    if _cleared(_EQ, item) and _cleared(_IN, container):
         return item in container
     kind = type(container)
     shapes = (dict, list, tuple, set, frozenset)
@@ -401,7 +428,7 @@ def _strict_binop(op: str, left: object, right: object) -> object:
 def _strict_truth(value: object) -> object:
     """The operand of a truth test in test code, refused when its truth is the candidate's."""
     kind = type(value)
-    if id(kind) in _PLAIN_IDS or id(kind) in _SIZED_IDS or not _untrusted(value, _TRUTH):
+    if id(kind) in _PLAIN_IDS or id(kind) in _SIZED_IDS or _cleared(_TRUTH, value):
         return value
     raise _refuse("a truth test", value)
 

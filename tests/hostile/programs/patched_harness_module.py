@@ -8,7 +8,7 @@ always = lambda *args, **kwargs: True  # noqa: E731
 for module in list(sys.modules.values()):
     namespace = getattr(module, "__dict__", {})
     for name in list(namespace):
-        if name.startswith("_strict") or name in ("_safe_eq", "_untrusted", "_exception_record"):
+        if name.startswith("_strict") or name in ("_safe_eq", "_reach", "_cleared", "_exception_record"):
             namespace[name] = always
         if name in ("_child_record", "_describe"):
             namespace[name] = lambda *args, **kwargs: {"outcome": "ok"}
