@@ -50,10 +50,9 @@ WHOLE_EVERY = "whole program, every reference"
 class Completion:
     """One reference completion at one stage, and the rows it counts in."""
 
-    task_id: str
     rows: tuple[str, ...]
-    text: str
     request: ExecuteRequest
+    """Its ``source`` is the completion."""
 
 
 class Row(BaseModel):
@@ -101,9 +100,7 @@ def completions(suite: str, split: str, limit: int | None = None) -> list[Comple
 
 def _completion(task: Task, text: str, prelude: str, rows: Sequence[str]) -> Completion:
     request = task.to_request(text, request_id=task.task_id, collect_coverage=True)
-    return Completion(
-        task.task_id, tuple(rows), text, request.model_copy(update={"prelude": prelude})
-    )
+    return Completion(tuple(rows), request.model_copy(update={"prelude": prelude}))
 
 
 def token_offsets(tokenizer: object, token_bytes: TokenBytes, text: str) -> list[tuple[int, int]]:
@@ -133,11 +130,11 @@ def measure(
     for completion, verdict in zip(todo, verdicts, strict=True):
         if verdict.status is not Status.PASSED:
             raise RuntimeError(
-                f"{completion.task_id}: a reference completion got {verdict.status.name}"
+                f"{completion.request.request_id}: a reference completion got {verdict.status.name}"
             )
-        offsets = token_offsets(tokenizer, token_bytes, completion.text)
+        offsets = token_offsets(tokenizer, token_bytes, completion.request.source)
         mask, _ = fgo_mask(
-            offsets, completion.text, verdict.executed_lines, verdict.executable_lines
+            offsets, completion.request.source, verdict.executed_lines, verdict.executable_lines
         )
         for row in completion.rows:
             counts.setdefault(row, []).append((len(mask), len(mask) - int(sum(mask))))
@@ -157,7 +154,7 @@ def measure(
                 completions_with_masked_tokens=sum(m > 0 for _, m in pairs) / len(pairs),
             )
         )
-    tasks = len({c.task_id for c in todo})
+    tasks = len({c.request.request_id for c in todo})
     return Report(
         suite=suite,
         split=split,

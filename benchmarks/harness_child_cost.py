@@ -27,6 +27,7 @@ from typing import Any
 
 from crucible.benchmarks.sandbox_cpu_cost import trivial_requests
 from crucible.benchmarks.sandbox_throughput import humaneval_requests
+from crucible.kernel.progress import progress_bar
 from crucible.sandbox_service.engine import python_runner as py
 from crucible.sandbox_service.engine.harness_process import marshal_frame
 from crucible.sandbox_service.models import ExecuteRequest, ResolvedLimits
@@ -118,15 +119,20 @@ def cost_per_test(
     return {"tests": tests, **per_test}
 
 
-def measure(trivial: int, humaneval_rounds: int, rounds: int, lazy: bool) -> dict[str, Any]:
+def measure(
+    trivial: int, humaneval_rounds: int, rounds: int, lazy: bool, progress: bool = True
+) -> dict[str, Any]:
     """``rounds`` alternations of a trivial run and a HumanEval run (each a fresh harness)."""
     humaneval = humaneval_requests(coverage=False)
     runs: dict[str, list[dict[str, Any]]] = {"trivial": [], "humaneval": []}
-    for _ in range(rounds):
-        runs["trivial"].append(cost_per_test(trivial_requests(1), trivial, not lazy))
-        runs["humaneval"].append(
-            cost_per_test(humaneval, humaneval_rounds * len(humaneval), not lazy)
-        )
+    with progress_bar("runs", 2 * rounds, enabled=progress) as bar:
+        for _ in range(rounds):
+            runs["trivial"].append(cost_per_test(trivial_requests(1), trivial, not lazy))
+            bar.advance()
+            runs["humaneval"].append(
+                cost_per_test(humaneval, humaneval_rounds * len(humaneval), not lazy)
+            )
+            bar.advance()
     return runs
 
 

@@ -22,30 +22,34 @@ from typing import Any
 
 from crucible.benchmarks.common import machine_description
 from crucible.benchmarks.sandbox_throughput import Server, humaneval_sandbox, sandbox
+from crucible.kernel.progress import progress_bar
 
 RESULTS = Path(__file__).with_name("results") / "worker_count.json"
 
 
-def compare(counts: list[int], rounds: int, calls: int) -> dict[str, Any]:
+def one_round(address: str, calls: int) -> dict[str, float]:
+    """One round on one server: trivial requests 2 and 32 at a time, then HumanEval's batch."""
+    trivial_2 = asyncio.run(sandbox(address, calls, 2, False))
+    trivial_32 = asyncio.run(sandbox(address, calls, 32, False))
+    return {
+        "humaneval_runs_per_s": humaneval_sandbox(address, False)["runs_per_s"],
+        "trivial_c2_runs_per_s": trivial_2["runs_per_s"],
+        "trivial_c32_runs_per_s": trivial_32["runs_per_s"],
+        "trivial_c32_p99_ms": trivial_32["p99_ms"],
+    }
+
+
+def compare(counts: list[int], rounds: int, calls: int, progress: bool = True) -> dict[str, Any]:
     """Per worker count: every round's HumanEval runs/s and trivial runs/s and p99 at
     concurrency 2 and 32, and their medians."""
     servers = {count: Server("pooled", count) for count in counts}
     runs: dict[int, list[dict[str, float]]] = {count: [] for count in counts}
     try:
-        for _ in range(rounds):
-            for count, server in servers.items():
-                trivial_2 = asyncio.run(sandbox(server.address, calls, 2, False))
-                trivial_32 = asyncio.run(sandbox(server.address, calls, 32, False))
-                runs[count].append(
-                    {
-                        "humaneval_runs_per_s": humaneval_sandbox(server.address, False)[
-                            "runs_per_s"
-                        ],
-                        "trivial_c2_runs_per_s": trivial_2["runs_per_s"],
-                        "trivial_c32_runs_per_s": trivial_32["runs_per_s"],
-                        "trivial_c32_p99_ms": trivial_32["p99_ms"],
-                    }
-                )
+        with progress_bar("rounds x servers", rounds * len(servers), enabled=progress) as bar:
+            for _ in range(rounds):
+                for count, server in servers.items():
+                    runs[count].append(one_round(server.address, calls))
+                    bar.advance()
     finally:
         for server in servers.values():
             server.stop()

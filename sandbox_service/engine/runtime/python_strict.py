@@ -120,7 +120,9 @@ def snapshot() -> None:
             if _heap(sub) and id(sub) not in _TRUSTED_TYPES:
                 _TRUSTED_TYPES[id(sub)] = (sub, _type_mro(sub), dict(_type_dict(sub)))
     for name, module in list(sys.modules.items()):
-        if type(module) is _ModuleType and name not in _MODULES:
+        # ``__main__`` is the harness itself, whose globals it keeps changing, and in a forked
+        # test the candidate's: neither is a module test code may have restored.
+        if type(module) is _ModuleType and name not in _MODULES and name != "__main__":
             namespace = vars(module)
             if _VERSION_VIEW:  # then the copies of the names (0.3 MB) would serve no check
                 view = _VERSION_VIEW[0](namespace)
@@ -227,11 +229,9 @@ def _restore(name: str) -> types.ModuleType:
 
 
 def _restore_all() -> None:
-    """Every module the snapshot recorded, as it was (:func:`_restore`), but ``__main__``: that
-    was the harness's own module, whose globals the harness keeps changing."""
+    """Every module the snapshot recorded, as it was (:func:`_restore`)."""
     for name in _MODULES:
-        if name != "__main__":
-            _restore(name)
+        _restore(name)
 
 
 # --------------------------------------------------------------------- strict test semantics
