@@ -84,20 +84,20 @@ def apps_cost(workers: int, count: int) -> dict[str, Any]:
     server = Server("pooled", workers)
     try:
         process = psutil.Process(server.pid)
-        _all_pass(server.address, apps_requests(workers * 4, True))  # warm every worker
+        all_pass(server.address, apps_requests(workers * 4, True))  # warm every worker
         result = {}
         for round_ in (1, 2):
             for name, shared in (("forked", False), ("shared", True)):
                 requests = apps_requests(count, shared)
                 result[f"{name}_{round_}"] = measure(
-                    server=process, run=functools.partial(_all_pass, server.address, requests)
+                    server=process, run=functools.partial(all_pass, server.address, requests)
                 )
         return result
     finally:
         server.stop()
 
 
-def _cpu_ms(times: Any, children: bool) -> float:
+def cpu_ms(times: Any, children: bool) -> float:
     total = times.user + times.system
     if children:
         total += times.children_user + times.children_system
@@ -109,15 +109,15 @@ def _components(server: psutil.Process) -> dict[str, float]:
     and the tests they reaped. The pool keeps its workers for the whole run (fewer jobs than
     RECYCLE_AFTER per worker; see :func:`cpu_cost`), so differences of two snapshots are the
     run's cost."""
-    found = {"server": _cpu_ms(server.cpu_times(), False), "nsjail": 0.0}
+    found = {"server": cpu_ms(server.cpu_times(), False), "nsjail": 0.0}
     found["harness"] = found["tests"] = 0.0
     for child in server.children(recursive=True):
         try:
             times = child.cpu_times()
             if child.name() == "nsjail":
-                found["nsjail"] += _cpu_ms(times, False)
+                found["nsjail"] += cpu_ms(times, False)
             else:
-                found["harness"] += _cpu_ms(times, False)
+                found["harness"] += cpu_ms(times, False)
                 found["tests"] += (times.children_user + times.children_system) * 1000.0
         except psutil.Error:
             continue
@@ -127,18 +127,18 @@ def _components(server: psutil.Process) -> dict[str, float]:
 def measure(server: psutil.Process, run: Callable[[], int]) -> dict[str, Any]:
     """CPU ms per request of every component over ``run`` (which returns how many ran)."""
     me = psutil.Process()
-    before, client_before = _components(server), _cpu_ms(me.cpu_times(), False)
+    before, client_before = _components(server), cpu_ms(me.cpu_times(), False)
     started = time.perf_counter()
     count = run()
     elapsed = time.perf_counter() - started
-    after, client_after = _components(server), _cpu_ms(me.cpu_times(), False)
+    after, client_after = _components(server), cpu_ms(me.cpu_times(), False)
     per = {name: (after[name] - before[name]) / count for name in after}
     per["client"] = (client_after - client_before) / count
     per["total"] = sum(per.values())
     return {"requests": count, "wall_s": elapsed, "cpu_ms_per_request": per}
 
 
-def _all_pass(address: str, requests: list[ExecuteRequest]) -> int:
+def all_pass(address: str, requests: list[ExecuteRequest]) -> int:
     with SandboxClient(address) as client:
         statuses = [verdict.status for verdict in client.execute_many(requests)]
     failed = [status for status in statuses if status is not Status.PASSED]
@@ -147,7 +147,7 @@ def _all_pass(address: str, requests: list[ExecuteRequest]) -> int:
     return len(statuses)
 
 
-def _all_pass_unary(address: str, requests: list[ExecuteRequest], concurrency: int) -> int:
+def all_pass_unary(address: str, requests: list[ExecuteRequest], concurrency: int) -> int:
     """``requests`` as unary Execute calls, ``concurrency`` in flight; each must pass."""
 
     async def run() -> int:
@@ -202,11 +202,11 @@ def cpu_cost(
     worker's CPU time would leave the count) while ``trivial`` stays under it per worker."""
     humaneval = humaneval_requests(coverage=False)
     runs: dict[str, Callable[[str], int]] = {
-        "trivial": lambda address: _all_pass(address, trivial_requests(trivial)),
-        "trivial_unary": lambda address: _all_pass_unary(
+        "trivial": lambda address: all_pass(address, trivial_requests(trivial)),
+        "trivial_unary": lambda address: all_pass_unary(
             address, trivial_requests(trivial), concurrency
         ),
-        "humaneval": lambda address: sum(_all_pass(address, humaneval) for _ in range(rounds)),
+        "humaneval": lambda address: sum(all_pass(address, humaneval) for _ in range(rounds)),
     }
     result = {}
     for name, run in runs.items():
@@ -249,8 +249,8 @@ def profile_loop(workers: int, requests: int, top: int, unary: int | None = None
 
     def send(count: int) -> int:
         if unary is None:
-            return _all_pass(running.address, trivial_requests(count))
-        return _all_pass_unary(running.address, trivial_requests(count), unary)
+            return all_pass(running.address, trivial_requests(count))
+        return all_pass_unary(running.address, trivial_requests(count), unary)
 
     send(workers * 4)  # warm
     profile = cProfile.Profile(time.thread_time)  # CPU time: a busy host does not inflate it

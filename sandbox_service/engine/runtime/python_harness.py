@@ -545,13 +545,15 @@ def _warm_typing() -> None:
     form["Tuple"][int, ...]
 
 
-def main() -> None:
-    args = sys.argv[1:]
-    serve = "--serve" in args
+def prepare_image(args: list[str]) -> str:
+    """Make this process the image every test is forked from, as the command line ``args``
+    asks (the harness's own: ``--serve`` preloads for a pooled worker); returns why its seccomp
+    guard is not in place ("" when it is). benchmarks/request_floor.py forks this image too, to
+    measure what a fork and exit of it cost."""
     # As pid 1, a signal with the default disposition sent from inside the jail is dropped;
     # Python's own SIGINT handler would let a test's os.kill(1, SIGINT) end the harness.
     signal.signal(signal.SIGINT, signal.SIG_DFL)
-    unguarded = _guard.install()
+    unguarded: str = _guard.install()
     for option in ("--site", "--packages"):  # slipcover's; then what programs may import
         if option in args:
             sys.path.append(args[args.index(option) + 1])
@@ -562,7 +564,7 @@ def main() -> None:
         # but a test's CPU time must not depend on whether its worker happened to serve a
         # coverage job before (CodeDPO compares programs by CPU time).
         _load_slipcover()
-    if serve:
+    if "--serve" in args:
         for name in PRELOADED:
             __import__(name)
         _warm_typing()
@@ -573,6 +575,13 @@ def main() -> None:
     # What exists now lives as long as this process: keep the garbage collector of every forked
     # test from walking it (and so copying its pages on write).
     gc.freeze()
+    return unguarded
+
+
+def main() -> None:
+    args = sys.argv[1:]
+    serve = "--serve" in args
+    unguarded = prepare_image(args)
     commands = sys.stdin.buffer
     # Without its guard the harness would serve unprotected: it says so, and the trusted side
     # refuses it (harness_process.py).
