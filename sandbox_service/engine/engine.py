@@ -21,6 +21,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from crucible.sandbox_service.engine import python_runner as py
+from crucible.sandbox_service.engine.admission import Admission
 from crucible.sandbox_service.engine.harness_process import (
     HarnessCrashed,
     HarnessProcess,
@@ -37,7 +38,12 @@ from crucible.sandbox_service.engine.jail import (
     nsjail_binary,
 )
 from crucible.sandbox_service.engine.languages import NativeRunner, UnsupportedTest
-from crucible.sandbox_service.engine.pool import RESTART_REASONS, RestartReason, WorkerPool
+from crucible.sandbox_service.engine.pool import (
+    RESTART_REASONS,
+    RestartReason,
+    Worker,
+    WorkerPool,
+)
 from crucible.sandbox_service.engine.python_statements import candidate_statements
 from crucible.sandbox_service.engine.verdict import (
     LineCoverage,
@@ -171,7 +177,7 @@ class Engine:
             remove_stale_cgroups(config.cgroup_parent)
         self._runtime = py.python_runtime()
         self._native = NativeRunner(config.isolation, config.cgroup_parent)
-        self._slots: asyncio.Semaphore | None = None
+        self._slots: Admission[Worker] = Admission(config.workers)
         self._admitted = 0
         self._running = 0
         self._pool = (
@@ -250,20 +256,41 @@ class Engine:
                 f"{self._admitted} requests are running or queued (workers="
                 f"{self.config.workers}, max_queue={self.config.max_queue}); retry later"
             )
-        if self._slots is None:
-            self._slots = asyncio.Semaphore(self.config.workers)
         self._admitted += 1
         try:
-            async with self._slots:
+            if native:
+                await self._slots.enter()
                 self._running += 1
                 try:
-                    if native:
-                        return await self._native.execute(request, limits)
-                    return await self._run(request, limits, job)
+                    return await self._native.execute(request, limits)
                 finally:
                     self._running -= 1
+                    self._slots.leave()
+            return await self._run(request, limits, job)
         finally:
             self._admitted -= 1
+
+    def _start_on_idle_worker(self, job: dict[str, Any], limits: ResolvedLimits) -> Worker | None:
+        """Start ``job`` on an idle pooled worker now (the request is being admitted, maybe
+        by the one that just gave its worker back: admission.py says why); None when no worker
+        is idle or it could not take the job, and then the request's own task finds one."""
+        assert self._pool is not None
+        worker = self._pool.acquire_nowait()
+        if worker is None:
+            return None
+        try:
+            worker.set_memory_limit(limits.memory_limit_bytes + HARNESS_MEMORY_BYTES)
+            worker.harness.send_nowait(job)
+        except Exception:  # the request's own try, on another worker, meets the error itself
+            self._pool.discard(worker, "crashed")
+            return None
+        return worker
+
+    def _abandon(self, worker: Worker) -> None:
+        """A job was started for a request cancelled before it could read the job's records:
+        the worker's state is unknown, so it is replaced."""
+        assert self._pool is not None
+        self._pool.discard(worker, "cancelled")
 
     def _jailed_harness_argv(
         self, *, serve: bool, program_bytes: int, wall_time_s: int
@@ -312,14 +339,16 @@ class Engine:
         limits: ResolvedLimits,
         job: dict[str, Any],
         lines: set[int] | None,
+        started: Worker | None = None,
     ) -> list[TestResult]:
-        """One try at running the job, in a pooled worker or a jail of its own. A job that
-        outlives every test's wall backstop means the harness is stuck: HarnessCrashed."""
+        """One try at running the job, in a pooled worker (``started``: one the job was sent
+        to at admission) or a jail of its own. A job that outlives every test's wall backstop
+        means the harness is stuck: HarnessCrashed."""
         deadline = py.jail_wall_seconds(request, limits) + 5
         finished = False
         if self._pool is not None:
             # A worker is normally free; only a pool that cannot respawn makes one wait.
-            worker = self._pool.acquire_nowait()
+            worker = started or self._pool.acquire_nowait()
             if worker is None:
                 try:
                     async with asyncio.timeout(deadline):
@@ -331,9 +360,12 @@ class Engine:
             # Why the worker's state is unknown if the job does not finish: set on each path out.
             reason: RestartReason = "cancelled"
             try:
-                worker.set_memory_limit(limits.memory_limit_bytes + HARNESS_MEMORY_BYTES)
+                if started is None:
+                    worker.set_memory_limit(limits.memory_limit_bytes + HARNESS_MEMORY_BYTES)
                 async with asyncio.timeout(deadline):
-                    results = await self._drive(worker.harness, request, limits, job, lines)
+                    results = await self._drive(
+                        worker.harness, request, limits, job, lines, sent=started is not None
+                    )
                 finished = True
                 return results
             except TimeoutError:
@@ -363,26 +395,44 @@ class Engine:
     async def _run(
         self, request: ExecuteRequest, limits: ResolvedLimits, job: dict[str, Any]
     ) -> ExecuteResponse:
-        started = time.monotonic()
+        """Wait for a place, run the job (a second try in a fresh worker if the first one's
+        sandbox failed), give the place back, then build the verdict: the next request starts
+        while this one's coverage and response are worked out."""
+        if self._pool is None:
+            started = await self._slots.enter()
+        else:
+            started = await self._slots.enter(
+                functools.partial(self._start_on_idle_worker, job, limits), self._abandon
+            )
+        began = time.monotonic()
         lines: set[int] | None = set() if request.collect_coverage else None
         attempts = 2 if self._pool is not None else 1
-        for attempt in range(attempts):
-            try:
-                results = await self._attempt(request, limits, dict(job), lines)
-                break
-            except HarnessCrashed as exc:
-                if attempt + 1 < attempts:
-                    lines = set() if lines is not None else None
-                    continue
-                error = ErrorInfo(type="SandboxError", message=str(exc), subtype=Subtype.IGNORE)
-                names = [test.name for test in request.tests]
-                results = uniform_results(len(request.tests), Status.SANDBOX_ERROR, error, names)
-                lines = None
+        self._running += 1
+        try:
+            for attempt in range(attempts):
+                try:
+                    results = await self._attempt(
+                        request, limits, dict(job), lines, started if attempt == 0 else None
+                    )
+                    break
+                except HarnessCrashed as exc:
+                    if attempt + 1 < attempts:
+                        lines = set() if lines is not None else None
+                        continue
+                    error = ErrorInfo(type="SandboxError", message=str(exc), subtype=Subtype.IGNORE)
+                    names = [test.name for test in request.tests]
+                    results = uniform_results(
+                        len(request.tests), Status.SANDBOX_ERROR, error, names
+                    )
+                    lines = None
+        finally:
+            self._running -= 1
+            self._slots.leave()
         return build_response(
             request_id=request.request_id,
             tests=results,
             coverage=None if lines is None else await _statement_coverage(request, lines),
-            wall_time_ms=(time.monotonic() - started) * 1000.0,
+            wall_time_ms=(time.monotonic() - began) * 1000.0,
             isolation=_ISOLATION[self.config.isolation],
             limits=limits,
             runtime=self._runtime.version,
@@ -395,6 +445,8 @@ class Engine:
         limits: ResolvedLimits,
         job: dict[str, Any],
         lines: set[int] | None,
+        *,
+        sent: bool = False,
     ) -> list[TestResult]:
         _, prelude_lines = py.full_source(request)
         source_map = py.SourceMap(
@@ -404,7 +456,7 @@ class Engine:
         )
         names = [test.name for test in request.tests]
         results: list[TestResult] = []
-        async for record in harness.run_job(job):
+        async for record in harness.run_job(job, sent=sent):
             event = record.get("event")
             if event == "compile_error":
                 error = py.compile_error(record, source_map)

@@ -143,10 +143,23 @@ class HarnessProcess:
         except (BrokenPipeError, ConnectionResetError) as exc:
             raise HarnessCrashed("harness closed its input") from exc
 
-    async def run_job(self, job: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
-        """Send a job and yield its records up to and including ``done``. When the job asks
-        to be asked (``ask_continue``), the consumer must call :meth:`answer` after each test."""
-        await self._send(self._encode_job(job))
+    def send_nowait(self, job: dict[str, Any]) -> None:
+        """Send a job without waiting for the pipe to take it (it is small; the transport keeps
+        what the pipe cannot take yet); :meth:`run_job` with ``sent`` then reads its records.
+        Raises HarnessCrashed when the harness is gone or its input closed."""
+        stdin = self._process.stdin
+        if stdin is None or stdin.is_closing() or not self.alive:
+            raise HarnessCrashed("harness closed its input")
+        stdin.write(self._encode_job(job))
+
+    async def run_job(
+        self, job: dict[str, Any], *, sent: bool = False
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Send a job (unless :meth:`send_nowait` did) and yield its records up to and
+        including ``done``. When the job asks to be asked (``ask_continue``), the consumer must
+        call :meth:`answer` after each test."""
+        if not sent:
+            await self._send(self._encode_job(job))
         while True:
             record = await self._read_record()
             yield record

@@ -1,0 +1,129 @@
+"""The engine's admission (engine/admission.py): first come, first served places, a freed place
+handed to the next caller by the one that leaves (its ``on_admit`` runs before that caller's
+task does), and nothing lost when a caller is cancelled or its start fails. On a real pooled
+engine: the second of two requests for one worker is sent to the worker by the first request's
+task as it finishes."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from real_engine import LocalEngine, assert_test, request
+
+from crucible.sandbox_service.engine.admission import Admission
+from crucible.sandbox_service.engine.harness_process import HarnessProcess
+from crucible.sandbox_service.models import Status
+
+
+async def _settle() -> None:
+    for _ in range(5):
+        await asyncio.sleep(0)
+
+
+def test_places_go_first_come_first_served_and_the_leaver_starts_the_next() -> None:
+    async def scenario() -> list[str]:
+        admission: Admission[str] = Admission(1)
+        events: list[str] = []
+
+        async def caller(name: str) -> None:
+            started = await admission.enter(lambda: events.append(f"admit {name}") or name)
+            events.append(f"run {started}")
+
+        assert await admission.enter(lambda: "first") == "first"
+        waiters = [asyncio.create_task(caller(name)) for name in ("a", "b")]
+        await _settle()
+        assert events == []  # the one place is taken
+        admission.leave()
+        # a's start ran inside leave(), before a's task could.
+        assert events == ["admit a"]
+        await _settle()
+        admission.leave()
+        await asyncio.gather(*waiters)
+        admission.leave()
+        return events
+
+    assert asyncio.run(scenario()) == ["admit a", "run a", "admit b", "run b"]
+
+
+def test_a_caller_cancelled_while_waiting_takes_no_place() -> None:
+    async def scenario() -> list[str | None]:
+        admission: Admission[str] = Admission(1)
+        await admission.enter()
+        gone = asyncio.create_task(admission.enter(lambda: "gone"))
+        kept = asyncio.create_task(admission.enter(lambda: "kept"))
+        await _settle()
+        gone.cancel()
+        await _settle()
+        admission.leave()
+        admitted = [await kept]
+        admission.leave()
+        admitted.append(await admission.enter(lambda: "free again"))
+        return admitted
+
+    assert asyncio.run(scenario()) == ["kept", "free again"]
+
+
+def test_a_caller_cancelled_after_its_start_abandons_it_and_passes_the_place_on() -> None:
+    async def scenario() -> tuple[list[str], str | None]:
+        admission: Admission[str] = Admission(1)
+        abandoned: list[str] = []
+        await admission.enter()
+        late = asyncio.create_task(admission.enter(lambda: "job of late", abandoned.append))
+        nxt = asyncio.create_task(admission.enter(lambda: "job of next"))
+        await _settle()
+        admission.leave()  # late is given the place and its job started...
+        late.cancel()  # ...but it is cancelled before it runs
+        with pytest.raises(asyncio.CancelledError):
+            await late
+        return abandoned, await nxt
+
+    abandoned, passed_on = asyncio.run(scenario())
+    assert abandoned == ["job of late"]
+    assert passed_on == "job of next"
+
+
+def test_a_start_that_fails_reaches_its_caller_and_frees_the_place() -> None:
+    def broken() -> str:
+        raise OSError("the worker's pipe is gone")
+
+    async def scenario() -> str | None:
+        admission: Admission[str] = Admission(1)
+        await admission.enter()
+        failing = asyncio.create_task(admission.enter(broken))
+        await _settle()
+        admission.leave()
+        with pytest.raises(OSError, match="pipe is gone"):
+            await failing
+        return await admission.enter(lambda: "free")
+
+    assert asyncio.run(scenario()) == "free"
+
+
+def test_the_next_job_is_sent_by_the_request_that_frees_the_worker(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    senders: list[asyncio.Task[object] | None] = []
+    send = HarnessProcess.send_nowait
+
+    def send_nowait(self: HarnessProcess, job: dict[str, object]) -> None:
+        senders.append(asyncio.current_task())
+        send(self, job)
+
+    monkeypatch.setattr(HarnessProcess, "send_nowait", send_nowait)
+    pooled = LocalEngine("pooled", workers=1)
+    add = request("def add(a, b):\n    return a + b\n", assert_test("assert add(1, 2) == 3"))
+
+    async def two_requests() -> tuple[list[Status], list[asyncio.Task[object]]]:
+        tasks = [asyncio.create_task(pooled.engine.execute(add)) for _ in range(2)]
+        verdicts = await asyncio.gather(*tasks)
+        return [verdict.status for verdict in verdicts], tasks  # type: ignore[return-value]
+
+    try:
+        statuses, tasks = pooled._loop.run_until_complete(two_requests())
+    finally:
+        pooled.close()
+    assert statuses == [Status.PASSED, Status.PASSED]
+    # The first request's task sent both jobs: its own, and the second's as it gave the worker
+    # back, before the second request's task ran again.
+    assert senders == [tasks[0], tasks[0]]
