@@ -102,8 +102,13 @@ def _free_port() -> int:
 class Server:
     """``crucible sandbox serve`` in a child process, as a user would run it."""
 
-    def __init__(self, isolation: str, workers: int, *flags: str) -> None:
+    def __init__(
+        self, isolation: str, workers: int, *flags: str, source_tree: Path | None = None
+    ) -> None:
+        """``source_tree``: the Crucible checkout whose code the server runs (its PYTHONPATH,
+        as a git worktree is run); None: the installed one."""
         self.address = f"127.0.0.1:{_free_port()}"
+        env = None if source_tree is None else {**os.environ, "PYTHONPATH": str(source_tree)}
         crucible = Path(sys.executable).with_name("crucible")
         self._process = subprocess.Popen(
             [
@@ -122,6 +127,7 @@ class Server:
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            env=env,
         )
         with SandboxClient(self.address) as client:
             client.wait_ready(timeout=60)

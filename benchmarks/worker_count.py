@@ -39,27 +39,51 @@ def one_round(address: str, calls: int) -> dict[str, float]:
     }
 
 
-def compare(counts: list[int], rounds: int, calls: int, progress: bool = True) -> dict[str, Any]:
-    """Per worker count: every round's HumanEval runs/s and trivial runs/s and p99 at
-    concurrency 2 and 32, and their medians."""
-    servers = {count: Server("pooled", count) for count in counts}
-    runs: dict[int, list[dict[str, float]]] = {count: [] for count in counts}
+def alternate(
+    servers: dict[str, Server], rounds: int, calls: int, progress: bool = True
+) -> dict[str, Any]:
+    """Per server (stopped afterwards): every round's HumanEval runs/s and trivial runs/s and
+    p99 at concurrency 2 and 32, the servers taking turns within each round, and the medians."""
+    runs: dict[str, list[dict[str, float]]] = {name: [] for name in servers}
     try:
         with progress_bar("rounds x servers", rounds * len(servers), enabled=progress) as bar:
             for _ in range(rounds):
-                for count, server in servers.items():
-                    runs[count].append(one_round(server.address, calls))
+                for name, server in servers.items():
+                    runs[name].append(one_round(server.address, calls))
                     bar.advance()
     finally:
         for server in servers.values():
             server.stop()
     return {
-        str(count): {
+        name: {
             "median": {key: statistics.median(run[key] for run in rounds_) for key in rounds_[0]},
             "rounds": rounds_,
         }
-        for count, rounds_ in runs.items()
+        for name, rounds_ in runs.items()
     }
+
+
+def compare(counts: list[int], rounds: int, calls: int, progress: bool = True) -> dict[str, Any]:
+    """:func:`alternate` over servers with ``counts`` pooled workers, keyed by the count."""
+    servers = {str(count): Server("pooled", count) for count in counts}
+    return alternate(servers, rounds, calls, progress)
+
+
+def print_table(label: str, result: dict[str, Any]) -> None:
+    """The medians of :func:`alternate`'s ``result``, a row per server named in column
+    ``label``."""
+    width = max(len(label), *(len(name) for name in result)) + 2
+    print(
+        f"{label:>{width}}{'HumanEval/s':>13}{'trivial/s c=2':>15}{'trivial/s c=32':>16}"
+        f"{'p99 ms':>8}"
+    )
+    for name, row in result.items():
+        median = row["median"]
+        print(
+            f"{name:>{width}}{median['humaneval_runs_per_s']:>13.0f}"
+            f"{median['trivial_c2_runs_per_s']:>15.0f}{median['trivial_c32_runs_per_s']:>16.0f}"
+            f"{median['trivial_c32_p99_ms']:>8.1f}"
+        )
 
 
 def main() -> None:
@@ -70,16 +94,7 @@ def main() -> None:
     args = parser.parse_args()
     cores = os.cpu_count() or 1
     result = compare([cores, cores + 1], args.rounds, args.calls)
-    print(
-        f"{'workers':>8}{'HumanEval/s':>13}{'trivial/s c=2':>15}{'trivial/s c=32':>16}{'p99 ms':>8}"
-    )
-    for count, row in result.items():
-        median = row["median"]
-        print(
-            f"{count:>8}{median['humaneval_runs_per_s']:>13.0f}"
-            f"{median['trivial_c2_runs_per_s']:>15.0f}{median['trivial_c32_runs_per_s']:>16.0f}"
-            f"{median['trivial_c32_p99_ms']:>8.1f}"
-        )
+    print_table("workers", result)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     report = {"machine": machine_description(), "cores": cores, "workers": result}
     args.out.write_text(json.dumps(report, indent=2) + "\n")

@@ -1,12 +1,19 @@
-"""The worker-count comparison against real servers: each count gets every workload every round,
-and the medians are those of its rounds."""
+"""The side-by-side comparisons against real servers: each worker count (or source tree) gets
+every workload every round, and the medians are those of its rounds; a server runs the source
+tree it is given."""
 
 from __future__ import annotations
 
+import asyncio
 import statistics
+import subprocess
+import sys
+from pathlib import Path
 
+import psutil
 import pytest
 
+from crucible.benchmarks.sandbox_throughput import Server, sandbox
 from crucible.benchmarks.worker_count import compare
 
 KEYS = {
@@ -27,3 +34,25 @@ def test_each_worker_count_runs_every_workload_every_round() -> None:
         assert all(set(run) == KEYS and min(run.values()) > 0 for run in row["rounds"])
         for key in KEYS:
             assert row["median"][key] == statistics.median(run[key] for run in row["rounds"])
+
+
+def test_comparing_trees_needs_two_different_ones(tmp_path: Path) -> None:
+    for trees in ([tmp_path], [tmp_path, tmp_path / "."]):
+        argv = [sys.executable, "-m", "crucible.benchmarks.compare_trees"]
+        argv += [arg for tree in trees for arg in ("--tree", str(tree))]
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 2, done.stderr
+        assert "at least two different --tree" in done.stderr
+
+
+@pytest.mark.slow
+def test_a_server_runs_the_source_tree_it_is_given() -> None:
+    tree = Path(__file__).resolve().parents[2]
+    server = Server("pooled", 1, source_tree=tree)
+    try:
+        process = psutil.Process(server.pid)
+        assert process.environ()["PYTHONPATH"] == str(tree)
+        result = asyncio.run(sandbox(server.address, 4, 2, False))
+    finally:
+        server.stop()
+    assert result["runs"] == 4
