@@ -433,6 +433,19 @@ def _with_line_probes(code: Any) -> tuple[Any, Any]:
     return probes.instrument(code), probes
 
 
+def _drop_line_probes(job: dict[str, Any]) -> None:
+    """Let the job's instrumented code and its slipcover object be freed. Why by hand: the
+    object keeps every code object it instrumented (``instrumented``, ``code2index``,
+    ``replace_map``), and those code objects hold its probes, which hold the object again; the
+    probes are C objects the garbage collector cannot see through, so without this the cycle
+    stayed, some 6 KB per HumanEval job, and every fork of the worker grew dearer with it
+    (about 0.05 ms of CPU per MB)."""
+    probes = job.pop("line_probes", None)
+    if probes is not None:
+        for held in (probes.instrumented, probes.code2index, probes.replace_map):
+            held.clear()
+
+
 def _load_slipcover() -> None:
     """Load slipcover's probe module ``slipcover.slipcover`` alone.
 
@@ -505,6 +518,7 @@ def _handle(job: dict[str, Any], commands: Any) -> bool:
                     break
         finally:
             records.close()
+    _drop_line_probes(job)
     healthy = healthy and _wipe(workdir)
     outbox.add({"event": "done", "retire": not healthy}, send=True)
     return healthy
