@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 from pathlib import Path
 
 from crucible.benchmarks.common import machine_description
@@ -21,6 +22,18 @@ from crucible.benchmarks.sandbox_throughput import Server
 from crucible.benchmarks.worker_count import alternate, print_table
 
 RESULTS = Path(__file__).with_name("results") / "compare_trees.json"
+
+
+def commit_of(tree: Path) -> str:
+    """The commit checked out in ``tree`` (with ``+`` when it has uncommitted changes), or ""
+    when it is not a git checkout."""
+
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", "-C", str(tree), *args], capture_output=True, text=True)
+        return done.stdout.strip() if done.returncode == 0 else ""
+
+    head = git("rev-parse", "--short", "HEAD")
+    return head + ("+" if head and git("status", "--porcelain", "--untracked-files=no") else "")
 
 
 def main() -> None:
@@ -47,7 +60,12 @@ def main() -> None:
     result = alternate(servers, args.rounds, args.calls)
     print_table("tree", result)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    report = {"machine": machine_description(), "workers": args.workers, "trees": result}
+    report = {
+        "machine": machine_description(),
+        "workers": args.workers,
+        "commits": {str(tree): commit_of(tree) for tree in trees},
+        "trees": result,
+    }
     args.out.write_text(json.dumps(report, indent=2) + "\n")
     print(f"wrote {args.out}")
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import psutil
 import pytest
 
+from crucible.benchmarks.compare_trees import commit_of
 from crucible.benchmarks.sandbox_throughput import Server, sandbox
 from crucible.benchmarks.worker_count import compare
 
@@ -56,3 +57,12 @@ def test_a_server_runs_the_source_tree_it_is_given() -> None:
     finally:
         server.stop()
     assert result["runs"] == 4
+
+
+def test_a_tree_is_named_by_its_commit(tmp_path: Path) -> None:
+    tree = Path(__file__).resolve().parents[2]
+    head = subprocess.run(
+        ["git", "-C", str(tree), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+    ).stdout.strip()
+    assert commit_of(tree).rstrip("+") == head
+    assert commit_of(tmp_path) == ""
