@@ -12,8 +12,8 @@ A worker that has served its quota of jobs (``RECYCLE_AFTER`` to 1.5 times that,
 worker) is recycled make-before-break: it keeps serving while its replacement starts, and leaves
 once the replacement is ready. Why: a worker's start takes some 0.1-0.3 s, and breaking first
 left the pool a worker short for that long; with equal quotas, workers that share the load
-reached them together, and every request queued behind the restart (a 50-100 ms stall of
-trivial requests at concurrency 32, every 2,000 jobs per worker).
+reached them together, and the requests queued meanwhile took up to twice the median latency
+(trivial requests at concurrency 32, every 2,000 jobs per worker).
 
 The memory limit of a job is written into the worker's own cgroup before the job starts, so
 requests with different limits share the pool.
