@@ -156,6 +156,14 @@ class EngineConfig(BaseModel):
 
 
 @dataclass(frozen=True)
+class _Started:
+    """A job sent to a pooled worker as its request was admitted, and when."""
+
+    worker: Worker
+    at: float
+
+
+@dataclass(frozen=True)
 class EngineStats:
     """What the engine is doing now, for metrics; safe to take from any thread."""
 
@@ -177,7 +185,7 @@ class Engine:
             remove_stale_cgroups(config.cgroup_parent)
         self._runtime = py.python_runtime()
         self._native = NativeRunner(config.isolation, config.cgroup_parent)
-        self._slots: Admission[Worker] = Admission(config.workers)
+        self._slots: Admission[_Started] = Admission(config.workers)
         self._admitted = 0
         self._running = 0
         self._pool = (
@@ -270,7 +278,7 @@ class Engine:
         finally:
             self._admitted -= 1
 
-    def _start_on_idle_worker(self, job: dict[str, Any], limits: ResolvedLimits) -> Worker | None:
+    def _start_on_idle_worker(self, job: dict[str, Any], limits: ResolvedLimits) -> _Started | None:
         """Start ``job`` on an idle pooled worker now (the request is being admitted, maybe
         by the one that just gave its worker back: admission.py says why); None when no worker
         is idle or it could not take the job, and then the request's own task finds one."""
@@ -278,19 +286,20 @@ class Engine:
         worker = self._pool.acquire_nowait()
         if worker is None:
             return None
+        at = time.monotonic()
         try:
             worker.set_memory_limit(limits.memory_limit_bytes + HARNESS_MEMORY_BYTES)
             worker.harness.send_nowait(job)
         except Exception:  # the request's own try, on another worker, meets the error itself
             self._pool.discard(worker, "crashed")
             return None
-        return worker
+        return _Started(worker, at)
 
-    def _abandon(self, worker: Worker) -> None:
+    def _abandon(self, started: _Started) -> None:
         """A job was started for a request cancelled before it could read the job's records:
         the worker's state is unknown, so it is replaced."""
         assert self._pool is not None
-        self._pool.discard(worker, "cancelled")
+        self._pool.discard(started.worker, "cancelled")
 
     def _jailed_harness_argv(
         self, *, serve: bool, program_bytes: int, wall_time_s: int
@@ -404,16 +413,15 @@ class Engine:
             started = await self._slots.enter(
                 functools.partial(self._start_on_idle_worker, job, limits), self._abandon
             )
-        began = time.monotonic()
+        began = time.monotonic() if started is None else started.at
         lines: set[int] | None = set() if request.collect_coverage else None
         attempts = 2 if self._pool is not None else 1
         self._running += 1
         try:
             for attempt in range(attempts):
                 try:
-                    results = await self._attempt(
-                        request, limits, dict(job), lines, started if attempt == 0 else None
-                    )
+                    worker = started.worker if started is not None and attempt == 0 else None
+                    results = await self._attempt(request, limits, dict(job), lines, worker)
                     break
                 except HarnessCrashed as exc:
                     if attempt + 1 < attempts:

@@ -13,7 +13,7 @@ from real_engine import LocalEngine, assert_test, request
 
 from crucible.sandbox_service.engine.admission import Admission
 from crucible.sandbox_service.engine.harness_process import HarnessProcess
-from crucible.sandbox_service.models import Status
+from crucible.sandbox_service.models import ExecuteResponse, Status
 
 
 async def _settle() -> None:
@@ -26,8 +26,12 @@ def test_places_go_first_come_first_served_and_the_leaver_starts_the_next() -> N
         admission: Admission[str] = Admission(1)
         events: list[str] = []
 
+        def admit(name: str) -> str:
+            events.append(f"admit {name}")
+            return name
+
         async def caller(name: str) -> None:
-            started = await admission.enter(lambda: events.append(f"admit {name}") or name)
+            started = await admission.enter(lambda: admit(name))
             events.append(f"run {started}")
 
         assert await admission.enter(lambda: "first") == "first"
@@ -114,16 +118,18 @@ def test_the_next_job_is_sent_by_the_request_that_frees_the_worker(
     pooled = LocalEngine("pooled", workers=1)
     add = request("def add(a, b):\n    return a + b\n", assert_test("assert add(1, 2) == 3"))
 
-    async def two_requests() -> tuple[list[Status], list[asyncio.Task[object]]]:
+    async def two_requests() -> tuple[list[ExecuteResponse], list[asyncio.Task[object]]]:
         tasks = [asyncio.create_task(pooled.engine.execute(add)) for _ in range(2)]
         verdicts = await asyncio.gather(*tasks)
-        return [verdict.status for verdict in verdicts], tasks  # type: ignore[return-value]
+        return list(verdicts), tasks  # type: ignore[return-value]
 
     try:
-        statuses, tasks = pooled._loop.run_until_complete(two_requests())
+        verdicts, tasks = pooled._loop.run_until_complete(two_requests())
     finally:
         pooled.close()
-    assert statuses == [Status.PASSED, Status.PASSED]
+    assert [verdict.status for verdict in verdicts] == [Status.PASSED, Status.PASSED]
+    # A request's wall time runs from when its job was sent, so it covers its test's.
+    assert all(v.wall_time_ms >= v.tests[0].wall_time_ms > 0 for v in verdicts), verdicts
     # The first request's task sent both jobs: its own, and the second's as it gave the worker
     # back, before the second request's task ran again.
     assert senders == [tasks[0], tasks[0]]
