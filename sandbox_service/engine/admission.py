@@ -26,7 +26,9 @@ class Admission(Generic[_T]):
 
     def __init__(self, size: int) -> None:
         self._free = size
-        self._waiting: deque[tuple[asyncio.Future[_T | None], Callable[[], _T | None]]] = deque()
+        self._waiting: deque[
+            tuple[asyncio.Future[_T | None], Callable[[], _T | None], Callable[[_T], None]]
+        ] = deque()
 
     async def enter(
         self,
@@ -44,7 +46,7 @@ class Admission(Generic[_T]):
                 self.leave()
                 raise
         admitted: asyncio.Future[_T | None] = asyncio.get_running_loop().create_future()
-        entry = (admitted, on_admit)
+        entry = (admitted, on_admit, on_abandon)
         self._waiting.append(entry)
         try:
             return await admitted
@@ -64,14 +66,23 @@ class Admission(Generic[_T]):
 
     def leave(self) -> None:
         """Give the place back: to the first caller still waiting, whose ``on_admit`` runs
-        now, or to the free places."""
+        now, or to the free places. A caller cancelled while its ``on_admit`` ran has what it
+        started abandoned, and the place goes on to the next."""
         while self._waiting:
-            admitted, on_admit = self._waiting.popleft()
+            admitted, on_admit, on_abandon = self._waiting.popleft()
             if admitted.done():
                 continue
             try:
-                admitted.set_result(on_admit())
+                started = on_admit()
             except Exception as exc:
+                if admitted.done():
+                    continue
                 admitted.set_exception(exc)
+                return
+            if admitted.done():
+                if started is not None:
+                    on_abandon(started)
+                continue
+            admitted.set_result(started)
             return
         self._free += 1

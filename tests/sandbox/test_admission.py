@@ -7,6 +7,7 @@ task as it finishes."""
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 from real_engine import LocalEngine, assert_test, request
@@ -87,6 +88,30 @@ def test_a_caller_cancelled_after_its_start_abandons_it_and_passes_the_place_on(
     assert passed_on == "job of next"
 
 
+def test_a_caller_cancelled_while_its_start_runs_abandons_it() -> None:
+    async def scenario() -> tuple[list[str], str | None]:
+        admission: Admission[str] = Admission(1)
+        abandoned: list[str] = []
+        await admission.enter()
+        tasks: list[asyncio.Task[str | None]] = []
+
+        def start_and_be_cancelled() -> str:
+            tasks[0].cancel()
+            return "job of the cancelled"
+
+        tasks.append(asyncio.create_task(admission.enter(start_and_be_cancelled, abandoned.append)))
+        tasks.append(asyncio.create_task(admission.enter(lambda: "job of the next")))
+        await _settle()
+        admission.leave()
+        with pytest.raises(asyncio.CancelledError):
+            await tasks[0]
+        return abandoned, await tasks[1]
+
+    abandoned, passed_on = asyncio.run(scenario())
+    assert abandoned == ["job of the cancelled"]
+    assert passed_on == "job of the next"
+
+
 def test_a_start_that_fails_reaches_its_caller_and_frees_the_place() -> None:
     def broken() -> str:
         raise OSError("the worker's pipe is gone")
@@ -133,3 +158,47 @@ def test_the_next_job_is_sent_by_the_request_that_frees_the_worker(
     # The first request's task sent both jobs: its own, and the second's as it gave the worker
     # back, before the second request's task ran again.
     assert senders == [tasks[0], tasks[0]]
+
+
+def test_a_request_cancelled_after_its_job_was_sent_for_it_gives_up_the_worker(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The second request's job is sent by the first as it finishes, and the second is
+    cancelled before its task runs again: nobody will read that job's records, so the worker
+    is replaced (reason "cancelled") and later requests are served."""
+    pooled = LocalEngine("pooled", workers=1)
+    engine = pooled.engine
+    add = request("def add(a, b):\n    return a + b\n", assert_test("assert add(1, 2) == 3"))
+    start = engine._start_on_idle_worker
+    waiting: list[asyncio.Task[ExecuteResponse]] = []
+
+    def start_then_cancel(*args: Any) -> Any:
+        started = start(*args)
+        if waiting and started is not None:
+            # Sent for the second request, which is cancelled before its task runs again.
+            asyncio.get_running_loop().call_soon(waiting[0].cancel)
+        return started
+
+    monkeypatch.setattr(engine, "_start_on_idle_worker", start_then_cancel)
+
+    async def scenario() -> tuple[ExecuteResponse, bool]:
+        first = asyncio.create_task(engine.execute(add))
+        await asyncio.sleep(0)  # the first takes the only place (and sends its own job)
+        waiting.append(asyncio.create_task(engine.execute(add)))
+        verdict = await first
+        try:
+            await waiting[0]
+        except asyncio.CancelledError:
+            return verdict, True
+        return verdict, False
+
+    try:
+        verdict, cancelled = pooled._loop.run_until_complete(scenario())
+        later = pooled.run(add)
+        restarts = engine.stats().worker_restarts
+    finally:
+        pooled.close()
+    assert verdict.status is Status.PASSED
+    assert cancelled
+    assert restarts["cancelled"] == 1, restarts
+    assert later.status is Status.PASSED, later.error
