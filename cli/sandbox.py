@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 from pydantic import ValidationError
@@ -38,6 +39,9 @@ app = typer.Typer(
 def register(root: typer.Typer) -> None:
     """Add the ``sandbox`` group to the root command."""
     root.add_typer(app)
+
+
+LogLevel = Literal["debug", "info", "warning", "error"]
 
 
 @app.command("serve", epilog=EXIT_CODES_HELP)
@@ -118,6 +122,14 @@ def serve_command(
             "a coverage job before. Isolation is the same.",
         ),
     ] = False,
+    log_level: Annotated[
+        LogLevel,
+        typer.Option(
+            help="Least severe log lines written: info writes one per request; warning leaves "
+            "those out (a server answering hundreds of requests a second writes as many lines, "
+            "and each costs CPU: docs/deploy.md) and keeps failures of the sandbox itself.",
+        ),
+    ] = "info",
     insecure_no_sandbox: InsecureOption = False,
 ) -> None:
     """Serve the sandbox over gRPC until SIGTERM or SIGINT.
@@ -125,7 +137,8 @@ def serve_command(
     Serves crucible.sandbox.v1.SandboxService with gRPC health checking and reflection, prints
     "listening on HOST:PORT" to stdout once bound (then "metrics on URL" with
     --metrics-address and "http on URL" with --http-address), and logs one JSON line per
-    request to stderr (request_id, method, code, status, duration_ms).
+    request to stderr (request_id, method, code, status, duration_ms) unless --log-level is
+    above info.
     """
     mode = resolve_isolation(isolation, insecure_no_sandbox)
     try:
@@ -145,7 +158,7 @@ def serve_command(
         )
     except ValidationError as exc:
         fail(ExitCode.BAD_INPUT, describe_validation_error(exc))
-    configure_json_logging()
+    configure_json_logging(logging.getLevelNamesMapping()[log_level.upper()])
 
     def announce(running: RunningServer) -> None:
         # stdout, for scripts that started us on port 0

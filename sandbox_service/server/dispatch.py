@@ -64,8 +64,7 @@ async def answer(
         code = _code(outcome) or cancelled_code()
         status = _STATUS_NAMES[outcome.status] if isinstance(outcome, pb.ExecuteResponse) else None
         metrics.observe(method, code, status, duration_s)
-        if logger.isEnabledFor(logging.INFO):
-            _log_request(method, message or _NO_REQUEST, outcome, code, status, duration_s, peer)
+        _log_request(method, message or _NO_REQUEST, outcome, code, status, duration_s, peer)
 
 
 def refuse(metrics: ServerMetrics, method: str, failure: Failure, peer: str) -> Failure:
@@ -112,7 +111,13 @@ def _log_request(
     duration_s: float,
     peer: str,
 ) -> None:
-    """The request's log line; ``status``: its verdict's, when it has one."""
+    """The request's log line; ``status``: its verdict's, when it has one. Its level is
+    WARNING when the sandbox failed the request (an INTERNAL error, a SANDBOX_ERROR verdict:
+    ours to fix), so that a server logging at WARNING still says so, and INFO otherwise."""
+    failed = code == "INTERNAL" or status == "SANDBOX_ERROR"
+    level = logging.WARNING if failed else logging.INFO
+    if not logger.isEnabledFor(level):
+        return
     fields: dict[str, Any] = {
         "event": "request",
         "method": method,
@@ -133,4 +138,4 @@ def _log_request(
                 fields["error"] = outcome.error.message[:1000]
     elif isinstance(outcome, Failure):
         fields["error"] = outcome.message
-    logger.info("request finished", extra={"fields": fields})
+    logger.log(level, "request finished", extra={"fields": fields})

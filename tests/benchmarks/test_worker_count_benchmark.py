@@ -1,6 +1,6 @@
-"""The side-by-side comparisons against real servers: each worker count (or source tree) gets
-every workload every round, and the medians are those of its rounds; a server runs the source
-tree it is given."""
+"""The side-by-side comparisons against real servers: each worker count (source tree, log
+level) gets every workload every round, and the medians are those of its rounds; a server runs
+the source tree it is given."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from pathlib import Path
 import psutil
 import pytest
 
+from crucible.benchmarks import log_level
 from crucible.benchmarks.compare_trees import commit_of
 from crucible.benchmarks.sandbox_throughput import Server, sandbox
 from crucible.benchmarks.worker_count import compare
@@ -35,6 +36,16 @@ def test_each_worker_count_runs_every_workload_every_round() -> None:
         assert all(set(run) == KEYS and min(run.values()) > 0 for run in row["rounds"])
         for key in KEYS:
             assert row["median"][key] == statistics.median(run[key] for run in row["rounds"])
+
+
+@pytest.mark.slow
+@pytest.mark.train
+def test_each_log_level_runs_every_workload_every_round() -> None:
+    result = log_level.compare(workers=1, rounds=1, calls=40)
+    assert set(result) == {"info", "warning"}
+    for row in result.values():
+        [run] = row["rounds"]
+        assert set(run) == KEYS and min(run.values()) > 0
 
 
 def test_comparing_trees_needs_two_different_ones(tmp_path: Path) -> None:

@@ -125,3 +125,22 @@ def test_server_answers_check_and_languages_then_stops_on_sigterm(
         ("Execute", "OK", "PASSED")
     ]
     assert logs[-1]["message"] == "stopped"
+
+
+def test_serve_at_log_level_warning_writes_no_line_per_request(tmp_path: Path) -> None:
+    solution, tests = tmp_path / "s.py", tmp_path / "t.jsonl"
+    solution.write_text("def add(a, b):\n    return a - b\n")
+    tests.write_text(json.dumps({"kind": "call", "function": "add", "args": [1, 2], "expected": 3}))
+    with start_serving("--workers", "1", "--log-level", "warning") as process:
+        assert process.stdout is not None and process.stderr is not None
+        address = process.stdout.readline().removeprefix("listening on ").strip()
+        checked = run("check", str(solution), "--tests", str(tests), "--server", address, "--json")
+        assert json.loads(checked.stdout)["status"] == "WRONG_ANSWER"
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=20) == 0
+        assert process.stderr.read() == ""
+
+
+def test_serve_refuses_an_unknown_log_level() -> None:
+    result = run("sandbox", "serve", "--log-level", "verbose")
+    assert result.exit_code == 2 and "'verbose' is not one of" in result.stderr

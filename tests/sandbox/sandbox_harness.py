@@ -15,15 +15,18 @@ from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 from crucible.sandbox_service.engine import Engine, EngineBusy, EngineConfig, RequestRejected
+from crucible.sandbox_service.engine.verdict import build_response, uniform_results
 from crucible.sandbox_service.models import (
     AssertTest,
     Capabilities,
+    ErrorInfo,
     ExecuteRequest,
     ExecuteResponse,
     IsolationMode,
     Language,
     ResolvedLimits,
     Status,
+    Subtype,
 )
 
 # Aliased so pytest does not try to collect the models as test classes.
@@ -81,7 +84,9 @@ class ControlledEngine(Engine):
 
     - ``"pass"``: answer PASSED at once;
     - ``"block"``: run until :meth:`release` is called (or the task is cancelled);
-    - ``"sleep:S"``: run for S seconds.
+    - ``"sleep:S"``: run for S seconds;
+    - ``"sandbox_error"``: answer SANDBOX_ERROR at once (the sandbox failed the program);
+    - ``"crash"``: raise RuntimeError (a bug of the engine's).
 
     Like the real engine it runs ``workers`` requests at once, admits ``max_queue`` more and
     raises EngineBusy beyond; unknown languages raise RequestRejected; the first ``busy_first``
@@ -137,12 +142,16 @@ class ControlledEngine(Engine):
                     await asyncio.sleep(0.005)
             elif request.source.startswith("sleep:"):
                 await asyncio.sleep(float(request.source.removeprefix("sleep:")))
+            elif request.source == "crash":
+                raise RuntimeError("controlled crash")
         except asyncio.CancelledError:
             self.cancelled.append(request.request_id)
             raise
         finally:
             self.running -= 1
         self.finished.append(request.request_id)
+        if request.source == "sandbox_error":
+            return sandbox_error(request)
         return verdict(request)
 
     async def close(self) -> None:
@@ -161,6 +170,22 @@ def verdict(request: ExecuteRequest) -> ExecuteResponse:
             Result(index=index, name=test.name, status=Status.PASSED)
             for index, test in enumerate(request.tests)
         ],
+        isolation=IsolationMode.NONE,
+        limits=LIMITS,
+        runtime=PYTHON.runtime,
+    )
+
+
+def sandbox_error(request: ExecuteRequest) -> ExecuteResponse:
+    """The SANDBOX_ERROR verdict :class:`ControlledEngine` gives a ``"sandbox_error"`` request,
+    built as the engine builds one."""
+    error = ErrorInfo(type="SandboxError", message="controlled failure", subtype=Subtype.IGNORE)
+    names = [test.name for test in request.tests]
+    return build_response(
+        request_id=request.request_id,
+        tests=uniform_results(len(names), Status.SANDBOX_ERROR, error, names),
+        coverage=None,
+        wall_time_ms=0.0,
         isolation=IsolationMode.NONE,
         limits=LIMITS,
         runtime=PYTHON.runtime,

@@ -339,6 +339,29 @@ def test_each_request_is_logged_as_one_json_line(
     assert line["request_id"] == "ok" and line["level"] == "INFO"
 
 
+def test_request_lines_are_warnings_only_when_the_sandbox_failed_the_request(
+    start_controlled: Start, stub_for: StubFor, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A server that logs at WARNING (``--log-level warning``) leaves out the line of every
+    request but those the sandbox failed (a SANDBOX_ERROR verdict, an INTERNAL error)."""
+    caplog.set_level(logging.WARNING, logger="crucible.sandbox.server")
+    stub = stub_for(start_controlled(controlled()).address)
+    stub.Execute(proto(request_id="ok"), timeout=5)
+    stub.Execute(proto("sandbox_error", request_id="failed"), timeout=5)
+    crashed = rpc_error(lambda: stub.Execute(proto("crash", request_id="crashed"), timeout=5))
+    assert crashed.code() == grpc.StatusCode.INTERNAL
+    rpc_error(lambda: stub.Execute(proto(request_id="rejected", language="cobol"), timeout=5))
+    lines = {
+        record.fields["request_id"]: record
+        for record in caplog.records
+        if getattr(record, "fields", {}).get("event") == "request"
+    }
+    assert set(lines) == {"failed", "crashed"}
+    assert lines["failed"].fields["status"] == "SANDBOX_ERROR"
+    assert lines["crashed"].fields["code"] == "INTERNAL"
+    assert {record.levelname for record in lines.values()} == {"WARNING"}
+
+
 def _logged(caplog: pytest.LogCaptureFixture, request_id: str) -> dict[str, Any]:
     """The fields of the request log line for ``request_id`` ({} if none yet)."""
     for record in caplog.records:
